@@ -1,0 +1,158 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Event is a domain fact. Each concrete type is one event type in the log.
+type Event interface {
+	EventType() string
+}
+
+// Event type names as stored in the log. Never rename one: old logs must
+// decode forever. A changed shape gets a new schema version and an upcaster
+// in Decode.
+const (
+	TypePrincipalCreated          = "PrincipalCreated"
+	TypePrincipalDisabled         = "PrincipalDisabled"
+	TypeCalendarCreated           = "CalendarCreated"
+	TypeCalendarPropertiesChanged = "CalendarPropertiesChanged"
+	TypeCalendarDeleted           = "CalendarDeleted"
+	TypeObjectPut                 = "ObjectPut"
+	TypeObjectDeleted             = "ObjectDeleted"
+)
+
+// CurrentSchema is the schema version Encode writes for every event type.
+const CurrentSchema uint16 = 1
+
+// PrincipalStream is the stream of a principal's lifecycle events.
+func PrincipalStream(name string) string { return "principal:" + name }
+
+// CalendarStream is the stream of everything that ever happened at one
+// calendar URL: its creation, properties, objects, deletion, and any later
+// re-creation under the same name. Keeping a deleted-and-recreated calendar in
+// one stream means a name's whole history is one read, and a sync token from
+// an earlier incarnation is recognisably stale (see projections).
+func CalendarStream(owner, name string) string { return "cal:" + owner + "/" + name }
+
+// PrincipalCreated introduces a principal (a user). Credentials are never in
+// the log: they live in the credential store so that a changed password leaves
+// no old hash in an immutable history.
+type PrincipalCreated struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName,omitempty"`
+	Email       string `json:"email,omitempty"`
+}
+
+// PrincipalDisabled stops a principal from authenticating; its data stays.
+type PrincipalDisabled struct {
+	Name string `json:"name"`
+}
+
+// Property is a WebDAV property value: the element's namespace and local
+// name, and its content as self-contained XML (every namespace it uses is
+// declared inside it), so that it can be written back byte-for-byte into any
+// response. For text-valued properties such as displayname, XML is the
+// escaped text.
+type Property struct {
+	Space string `json:"ns"`
+	Local string `json:"name"`
+	XML   string `json:"xml"`
+}
+
+// PropertyName names a property without a value (for removal).
+type PropertyName struct {
+	Space string `json:"ns"`
+	Local string `json:"name"`
+}
+
+// Name returns the property's name.
+func (p Property) Name() PropertyName { return PropertyName{p.Space, p.Local} }
+
+// CalendarCreated creates (or re-creates) a calendar collection.
+type CalendarCreated struct {
+	Owner string `json:"owner"`
+	Name  string `json:"name"`
+	// Components is the supported-calendar-component-set, fixed at creation
+	// (RFC 4791 §5.2.3). Empty means DefaultComponents.
+	Components []string `json:"components,omitempty"`
+	// Props are the initial properties (displayname, calendar-color, dead
+	// properties, ...) set by MKCALENDAR or extended MKCOL.
+	Props []Property `json:"props,omitempty"`
+}
+
+// CalendarPropertiesChanged is one atomic PROPPATCH.
+type CalendarPropertiesChanged struct {
+	Set    []Property     `json:"set,omitempty"`
+	Remove []PropertyName `json:"remove,omitempty"`
+}
+
+// CalendarDeleted deletes a calendar and, implicitly, every object in it.
+type CalendarDeleted struct{}
+
+// ObjectPut creates or replaces one calendar object resource.
+type ObjectPut struct {
+	// Name is the resource's last path segment, e.g. "4f1c.ics".
+	Name      string `json:"name"`
+	UID       string `json:"uid"`
+	Component string `json:"component"`
+	ETag      string `json:"etag"`
+	// Data is the validated iCalendar text exactly as the client sent it.
+	Data string `json:"data"`
+	// CopiedFrom is "owner/calendar/name" when a MOVE or COPY wrote it.
+	CopiedFrom string `json:"copiedFrom,omitempty"`
+}
+
+// ObjectDeleted removes one calendar object resource.
+type ObjectDeleted struct {
+	Name string `json:"name"`
+	// MovedTo is "owner/calendar/name" when a MOVE removed it.
+	MovedTo string `json:"movedTo,omitempty"`
+}
+
+func (PrincipalCreated) EventType() string          { return TypePrincipalCreated }
+func (PrincipalDisabled) EventType() string         { return TypePrincipalDisabled }
+func (CalendarCreated) EventType() string           { return TypeCalendarCreated }
+func (CalendarPropertiesChanged) EventType() string { return TypeCalendarPropertiesChanged }
+func (CalendarDeleted) EventType() string           { return TypeCalendarDeleted }
+func (ObjectPut) EventType() string                 { return TypeObjectPut }
+func (ObjectDeleted) EventType() string             { return TypeObjectDeleted }
+
+// Encode turns an event into its stored form at CurrentSchema.
+func Encode(e Event) (typ string, schema uint16, data []byte, err error) {
+	data, err = json.Marshal(e)
+	return e.EventType(), CurrentSchema, data, err
+}
+
+// Decode turns a stored event of any schema version back into an Event of the
+// current shape. Unknown types are an error: a log written by a newer Kalends
+// must not be silently misread by an older one.
+func Decode(typ string, schema uint16, data []byte) (Event, error) {
+	if schema == 0 || schema > CurrentSchema {
+		return nil, fmt.Errorf("domain: %s: unsupported schema version %d", typ, schema)
+	}
+	var e Event
+	switch typ {
+	case TypePrincipalCreated:
+		e = &PrincipalCreated{}
+	case TypePrincipalDisabled:
+		e = &PrincipalDisabled{}
+	case TypeCalendarCreated:
+		e = &CalendarCreated{}
+	case TypeCalendarPropertiesChanged:
+		e = &CalendarPropertiesChanged{}
+	case TypeCalendarDeleted:
+		e = &CalendarDeleted{}
+	case TypeObjectPut:
+		e = &ObjectPut{}
+	case TypeObjectDeleted:
+		e = &ObjectDeleted{}
+	default:
+		return nil, fmt.Errorf("domain: unknown event type %q", typ)
+	}
+	if err := json.Unmarshal(data, e); err != nil {
+		return nil, fmt.Errorf("domain: decode %s v%d: %w", typ, schema, err)
+	}
+	return e, nil
+}
