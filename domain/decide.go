@@ -128,7 +128,7 @@ func DecideRelocate(srcCal CalendarInfo, src ObjectInfo, data []byte,
 	if sameCal && src.Name == dstName {
 		return nil, refuse(CannotModifyProtected, "source and destination are the same resource")
 	}
-	cur, exists := dst.Object(dstName)
+	_, exists := dst.Object(dstName)
 	if exists && !overwrite {
 		return nil, refuse(PreconditionFailed, "destination exists and Overwrite is F")
 	}
@@ -138,9 +138,6 @@ func DecideRelocate(srcCal CalendarInfo, src ObjectInfo, data []byte,
 	if holder, ok := dst.ObjectByUID(src.UID); ok && holder.Name != dstName && !(sameCal && move && holder.Name == src.Name) {
 		return nil, &PreconditionError{Condition: NoUIDConflict, Href: holder.Name,
 			Reason: "UID " + src.UID + " is already stored at " + holder.Name}
-	}
-	if exists && cur.UID != src.UID && !(cur.Name == dstName) {
-		return nil, refuse(NoUIDConflict, "destination holds another UID")
 	}
 	if lim.MaxResourceSize > 0 && len(data) > lim.MaxResourceSize {
 		return nil, refuse(MaxResourceSize, "%d bytes exceeds the limit of %d", len(data), lim.MaxResourceSize)
@@ -169,7 +166,7 @@ func DecideCreateCalendar(owner, name string, exists bool, components []string, 
 	seen := map[string]bool{}
 	for _, c := range components {
 		c = strings.ToUpper(c)
-		if !slices.Contains([]string{"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY", "VPOLL"}, c) || seen[c] {
+		if !slices.Contains(CalendarComponents, c) || seen[c] {
 			return nil, refuse(SupportedCalendarComponent, "component %q cannot be supported", c)
 		}
 		seen[c] = true
