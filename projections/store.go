@@ -1,18 +1,28 @@
 package projections
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"math"
+	"sync"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
 	"github.com/rs/zerolog"
 )
 
-// SKELETON: signatures are the contract the DAV layer codes against; the
-// bodies are filled in by the projections work.
+// schemaVersion names the key layout and value encodings. Change it with
+// any change to either: a store written under another version is wiped at
+// Open and rebuilt from the log, which is cheaper and safer than migrating
+// derived state.
+const schemaVersion = 1
 
-var errTODO = errors.New("projections: not implemented")
+// ErrClosed is returned by WaitFor and Apply once the store is closed.
+var ErrClosed = errors.New("projections: closed")
 
 // Options configure a Store.
 type Options struct {
@@ -20,81 +30,447 @@ type Options struct {
 }
 
 // Store is the projection database and its projector.
-type Store struct{}
+type Store struct {
+	db  *pebble.DB
+	log zerolog.Logger
+
+	// applyMu serialises Apply and Close.
+	applyMu sync.Mutex
+
+	// mu covers the commit of a batch together with the checkpoint it
+	// carries, so that a View's snapshot and checkpoint always agree.
+	mu     sync.RWMutex
+	cp     eventlog.Position
+	closed bool
+	// moved is closed and replaced whenever cp advances or the store
+	// closes: WaitFor sleeps on it instead of polling.
+	moved chan struct{}
+}
 
 // Open opens (or creates) the projection store in dir. A store written by an
 // incompatible projection schema is wiped, so the projector rebuilds it.
-func Open(dir string, opts Options) (*Store, error) { return nil, errTODO }
+func Open(dir string, opts Options) (*Store, error) {
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{opts.Logger}})
+	if err != nil {
+		return nil, fmt.Errorf("projections: open %s: %w", dir, err)
+	}
+	s := &Store{db: db, log: opts.Logger, moved: make(chan struct{})}
+	if s.cp, err = s.load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("projections: open %s: %w", dir, err)
+	}
+	s.log.Debug().Uint64("checkpoint", uint64(s.cp)).Msg("projections opened")
+	return s, nil
+}
 
-// Close closes the store. Run must have returned first.
-func (s *Store) Close() error { return errTODO }
+// load returns the stored checkpoint, first wiping a store of another schema.
+func (s *Store) load() (eventlog.Position, error) {
+	var stored uint64
+	found, err := get(s.db, schemaKey, func(v []byte) error {
+		var n int
+		if stored, n = binary.Uvarint(v); n != len(v) {
+			return errCorrupt
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if found && stored == schemaVersion {
+		var cp eventlog.Position
+		_, err := get(s.db, checkpointKey, func(v []byte) (err error) {
+			cp, err = decodePosition(v)
+			return err
+		})
+		return cp, err
+	}
+	if found {
+		s.log.Info().Uint64("stored", stored).Uint64("current", schemaVersion).
+			Msg("projection schema changed: rebuilding from the log")
+	}
+	// Every key starts with an ASCII tag, so [0x00, 0xff) is everything.
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.DeleteRange([]byte{0x00}, []byte{0xff}, nil); err != nil {
+		return 0, err
+	}
+	if err := b.Set(schemaKey, binary.AppendUvarint(nil, schemaVersion), nil); err != nil {
+		return 0, err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return 0, err
+	}
+	if found {
+		// Drop the old data's files now rather than when compaction gets there.
+		return 0, s.db.Compact(context.Background(), []byte{0x00}, []byte{0xff}, true)
+	}
+	return 0, nil
+}
+
+// Close closes the store. Run must have returned first, and every View be
+// closed.
+func (s *Store) Close() error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	close(s.moved)
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 // Run feeds the projections from log, starting after the stored checkpoint,
 // until ctx is done or an error occurs (which is returned; the projections
 // are then stale and the server must stop).
-func (s *Store) Run(ctx context.Context, log eventlog.Log) error { return errTODO }
+func (s *Store) Run(ctx context.Context, log eventlog.Log) error {
+	from := s.Checkpoint()
+	sub, err := log.Subscribe(ctx, from)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("projections: subscribe after %d: %w", from, err)
+	}
+	defer sub.Close()
+	s.log.Info().Uint64("after", uint64(from)).Msg("projector running")
+	for {
+		records, err := sub.Next(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("projections: read the log: %w", err)
+		}
+		if err := s.Apply(records); err != nil {
+			return err
+		}
+	}
+}
 
 // Apply applies records (in log order, starting right after the checkpoint)
 // in one batch together with the new checkpoint, then wakes waiters.
-func (s *Store) Apply(records []eventlog.Record) error { return errTODO }
+// Records at or before the checkpoint are skipped, so that re-delivery after
+// a restart is harmless. Nothing is written unless every record applies.
+func (s *Store) Apply(records []eventlog.Record) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	s.mu.RLock()
+	cp, closed := s.cp, s.closed
+	s.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	var a *applier
+	for _, r := range records {
+		if r.Position <= cp {
+			continue
+		}
+		if a == nil {
+			b := s.db.NewIndexedBatch()
+			defer b.Close()
+			a = newApplier(b)
+		}
+		if err := a.apply(r); err != nil {
+			return fmt.Errorf("projections: apply %s revision %d at position %d: %w", r.Stream, r.Revision, r.Position, err)
+		}
+		cp = r.Position
+	}
+	if a == nil {
+		return nil
+	}
+	if err := a.flush(cp); err != nil {
+		return fmt.Errorf("projections: apply: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := a.b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("projections: commit: %w", err)
+	}
+	s.cp = cp
+	close(s.moved)
+	s.moved = make(chan struct{})
+	return nil
+}
 
 // Checkpoint is the position of the last applied record.
-func (s *Store) Checkpoint() eventlog.Position { return 0 }
+func (s *Store) Checkpoint() eventlog.Position {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cp
+}
 
 // WaitFor blocks until the projections have applied pos (read-your-writes).
-func (s *Store) WaitFor(ctx context.Context, pos eventlog.Position) error { return errTODO }
+func (s *Store) WaitFor(ctx context.Context, pos eventlog.Position) error {
+	for {
+		s.mu.RLock()
+		cp, closed, moved := s.cp, s.closed, s.moved
+		s.mu.RUnlock()
+		switch {
+		case cp >= pos:
+			return nil
+		case closed:
+			return ErrClosed
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
 
 // View opens a consistent read snapshot. Close it when done.
-func (s *Store) View() *View { return nil }
+func (s *Store) View() *View {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return &View{snap: s.db.NewSnapshot(), cp: s.cp}
+}
 
-// View is a consistent snapshot of every projection.
-type View struct{}
+// View is a consistent snapshot of every projection. It is safe for
+// concurrent use.
+type View struct {
+	snap *pebble.Snapshot
+	cp   eventlog.Position
+
+	errMu sync.Mutex
+	err   error
+}
 
 // Close releases the snapshot.
-func (v *View) Close() error { return errTODO }
+func (v *View) Close() error { return v.snap.Close() }
 
 // Checkpoint is the log position this view reflects.
-func (v *View) Checkpoint() eventlog.Position { return 0 }
+func (v *View) Checkpoint() eventlog.Position { return v.cp }
 
 // Principal looks up a principal.
-func (v *View) Principal(name string) (Principal, bool, error) { return Principal{}, false, errTODO }
+func (v *View) Principal(name string) (Principal, bool, error) {
+	var p Principal
+	found, err := get(v.snap, principalKey(name), func(val []byte) (err error) {
+		p, err = decodePrincipal(name, val)
+		return err
+	})
+	return p, found, err
+}
 
 // Principals lists every principal in name order.
-func (v *View) Principals(fn func(Principal) error) error { return errTODO }
+func (v *View) Principals(fn func(Principal) error) error {
+	prefix := []byte{tagPrincipal}
+	return v.scan(prefix, func(key, val []byte) error {
+		p, err := decodePrincipal(string(key[len(prefix):]), val)
+		if err != nil {
+			return err
+		}
+		return fn(p)
+	})
+}
 
 // Calendar looks up a calendar record, deleted or not.
 func (v *View) Calendar(owner, name string) (Calendar, bool, error) {
-	return Calendar{}, false, errTODO
+	var c Calendar
+	found, err := get(v.snap, calendarKey(owner, name), func(val []byte) (err error) {
+		c, err = decodeCalendar(owner, name, val)
+		return err
+	})
+	return c, found, err
 }
 
 // Calendars lists the owner's live calendars in name order.
-func (v *View) Calendars(owner string, fn func(Calendar) error) error { return errTODO }
+func (v *View) Calendars(owner string, fn func(Calendar) error) error {
+	prefix := ownerPrefix(owner)
+	return v.scan(prefix, func(key, val []byte) error {
+		c, err := decodeCalendar(owner, string(key[len(prefix):]), val)
+		if err != nil || c.Deleted {
+			return err
+		}
+		return fn(c)
+	})
+}
 
 // Object looks up a live object, with its data.
-func (v *View) Object(owner, cal, name string) (Object, bool, error) { return Object{}, false, errTODO }
+func (v *View) Object(owner, cal, name string) (Object, bool, error) {
+	o, found, err := v.objectMeta(owner, cal, name)
+	if !found || err != nil {
+		return o, found, err
+	}
+	found, err = get(v.snap, memberKey(tagData, owner, cal, name), func(val []byte) error {
+		o.Data = string(val)
+		return nil
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("projections: object %s/%s/%s has no data: %w", owner, cal, name, errCorrupt)
+	}
+	return o, err == nil, err
+}
+
+func (v *View) objectMeta(owner, cal, name string) (Object, bool, error) {
+	var o Object
+	found, err := get(v.snap, memberKey(tagObject, owner, cal, name), func(val []byte) (err error) {
+		o, err = decodeObjectMeta(name, val)
+		return err
+	})
+	return o, found, err
+}
 
 // ObjectByUID looks up a live object by UID, without its data.
 func (v *View) ObjectByUID(owner, cal, uid string) (Object, bool, error) {
-	return Object{}, false, errTODO
+	var name string
+	found, err := get(v.snap, memberKey(tagUID, owner, cal, uid), func(val []byte) error {
+		name = string(val)
+		return nil
+	})
+	if !found || err != nil {
+		return Object{}, false, err
+	}
+	return v.objectMeta(owner, cal, name)
 }
 
 // Objects lists a calendar's live objects in name order, with or without data.
 func (v *View) Objects(owner, cal string, withData bool, fn func(Object) error) error {
-	return errTODO
+	prefix := calPrefix(tagObject, owner, cal)
+	each := func(key, val []byte) error {
+		o, err := decodeObjectMeta(string(key[len(prefix):]), val)
+		if err != nil {
+			return err
+		}
+		return fn(o)
+	}
+	if !withData {
+		return v.scan(prefix, each)
+	}
+	// The data table holds exactly the names of the metadata table, so a
+	// second iterator walking it in step reads every body sequentially.
+	dataPrefix := calPrefix(tagData, owner, cal)
+	data, err := v.snap.NewIter(&pebble.IterOptions{LowerBound: dataPrefix, UpperBound: prefixEnd(dataPrefix)})
+	if err != nil {
+		return err
+	}
+	data.First()
+	err = v.scan(prefix, func(key, val []byte) error {
+		o, err := decodeObjectMeta(string(key[len(prefix):]), val)
+		if err != nil {
+			return err
+		}
+		if !data.Valid() || !bytes.Equal(data.Key()[len(dataPrefix):], key[len(prefix):]) {
+			return errors.Join(data.Error(), fmt.Errorf("projections: object %s/%s/%s has no data: %w", owner, cal, o.Name, errCorrupt))
+		}
+		body, err := data.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		o.Data = string(body)
+		data.Next()
+		return fn(o)
+	})
+	return errors.Join(err, data.Close())
 }
 
 // Changes lists, in revision order, every member of the calendar's current
 // incarnation changed after revision `after`, each name once with its latest
 // change (deleted members as tombstones). Its cost is O(changes since after),
 // not O(calendar).
+//
+// Changes does not judge the token: a caller holding one from before the
+// calendar's Incarnation must refuse it (DAV:valid-sync-token), since the
+// members of the earlier incarnation are gone without tombstones.
 func (v *View) Changes(owner, cal string, after eventlog.Revision, fn func(Change) error) error {
-	return errTODO
+	if after == math.MaxUint64 {
+		return nil
+	}
+	prefix := calPrefix(tagChange, owner, cal)
+	return v.scanRange(changeKey(owner, cal, after+1), prefixEnd(prefix), func(key, val []byte) error {
+		rev, err := decodeRevision(key[len(prefix):])
+		if err != nil {
+			return err
+		}
+		c, err := decodeChange(rev, val)
+		if err != nil {
+			return err
+		}
+		return fn(c)
+	})
+}
+
+func (v *View) scan(prefix []byte, fn func(key, val []byte) error) error {
+	return v.scanRange(prefix, prefixEnd(prefix), fn)
+}
+
+// scanRange calls fn for each key in [lower, upper); key and val are valid
+// only during the call.
+func (v *View) scanRange(lower, upper []byte, fn func(key, val []byte) error) error {
+	it, err := v.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		val, err := it.ValueAndErr()
+		if err == nil {
+			err = fn(it.Key(), val)
+		}
+		if err != nil {
+			return errors.Join(err, it.Close())
+		}
+	}
+	return it.Close()
 }
 
 // Contents adapts the view to domain.CalendarContents for one calendar.
 // A lookup error surfaces there as "not found" and is kept for Err, which the
 // caller checks before acting on the decision.
-func (v *View) Contents(owner, cal string) domain.CalendarContents { return nil }
+func (v *View) Contents(owner, cal string) domain.CalendarContents {
+	return contents{v: v, owner: owner, cal: cal}
+}
 
 // Err is the first read error met through Contents.
-func (v *View) Err() error { return errTODO }
+func (v *View) Err() error {
+	v.errMu.Lock()
+	defer v.errMu.Unlock()
+	return v.err
+}
+
+func (v *View) keep(err error) {
+	v.errMu.Lock()
+	defer v.errMu.Unlock()
+	if v.err == nil {
+		v.err = err
+	}
+}
+
+type contents struct {
+	v          *View
+	owner, cal string
+}
+
+func (c contents) Object(name string) (domain.ObjectInfo, bool) {
+	return c.answer(c.v.objectMeta(c.owner, c.cal, name))
+}
+
+func (c contents) ObjectByUID(uid string) (domain.ObjectInfo, bool) {
+	return c.answer(c.v.ObjectByUID(c.owner, c.cal, uid))
+}
+
+func (c contents) answer(o Object, found bool, err error) (domain.ObjectInfo, bool) {
+	if err != nil {
+		c.v.keep(err)
+		return domain.ObjectInfo{}, false
+	}
+	return o.Info(), found
+}
+
+// pebbleLogger routes Pebble's messages into the server's log. Pebble's
+// informational chatter is debug detail for us.
+type pebbleLogger struct{ l zerolog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any)  { p.l.Debug().Msgf(format, args...) }
+func (p pebbleLogger) Errorf(format string, args ...any) { p.l.Error().Msgf(format, args...) }
+
+// Fatalf must not return, even when the logger is disabled: Pebble calls it
+// where continuing would corrupt the store.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.WithLevel(zerolog.FatalLevel).Msg(msg)
+	panic("pebble: " + msg)
+}

@@ -1,0 +1,343 @@
+package projections
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/kalends/kalends/domain"
+	"github.com/kalends/kalends/eventlog"
+)
+
+// applier turns one Apply's records into one Pebble batch. The batch is
+// indexed so that a record reads what the records before it in the same
+// batch wrote (a rename is a put and a delete of the same UID).
+//
+// The projector applies decided facts and does not re-decide them, but it
+// does refuse a log that contradicts itself (an object put into a calendar
+// that does not exist, a gap in a stream's revisions): projecting such a
+// log would silently serve wrong answers, while an error stops the server
+// with the offending record named.
+type applier struct {
+	b *pebble.Batch
+	// Every calendar-stream event rewrites its calendar's record (Revision,
+	// Modified). Records are cached for the batch and written once at flush,
+	// in first-touch order so that the batch itself is deterministic.
+	cals  map[string]*Calendar
+	order []string
+}
+
+func newApplier(b *pebble.Batch) *applier {
+	return &applier{b: b, cals: map[string]*Calendar{}}
+}
+
+func (a *applier) apply(r eventlog.Record) error {
+	ev, err := domain.Decode(r.Type, r.SchemaVersion, r.Data)
+	if err != nil {
+		return err
+	}
+	switch e := ev.(type) {
+	case *domain.PrincipalCreated:
+		return a.principalCreated(r, e)
+	case *domain.PrincipalDisabled:
+		return a.principalDisabled(r, e)
+	}
+
+	owner, name, err := calendarOf(r.Stream)
+	if err != nil {
+		return err
+	}
+	cal, err := a.calendar(owner, name)
+	if err != nil {
+		return err
+	}
+	if e, ok := ev.(*domain.CalendarCreated); ok {
+		return a.calendarCreated(r, owner, name, cal, e)
+	}
+	if cal == nil || cal.Deleted {
+		return fmt.Errorf("%s to calendar %s/%s, which does not exist", r.Type, owner, name)
+	}
+	if r.Revision != cal.Revision+1 {
+		return fmt.Errorf("revision %d follows %d in %s", r.Revision, cal.Revision, r.Stream)
+	}
+	cal.Revision = r.Revision
+	cal.Modified = r.Meta.Time
+	switch e := ev.(type) {
+	case *domain.CalendarPropertiesChanged:
+		cal.Props = changeProps(cal.Props, e.Set, e.Remove)
+	case *domain.CalendarDeleted:
+		cal.Deleted = true
+		return a.clearCalendar(owner, name)
+	case *domain.ObjectPut:
+		return a.putObject(r, owner, name, e)
+	case *domain.ObjectDeleted:
+		return a.deleteObject(r, owner, name, e)
+	default:
+		return fmt.Errorf("event type %s is not projected by this version", r.Type)
+	}
+	return nil
+}
+
+func (a *applier) principalCreated(r eventlog.Record, e *domain.PrincipalCreated) error {
+	if err := checkPrincipalStream(r, e.Name); err != nil {
+		return err
+	}
+	key := principalKey(e.Name)
+	found, err := get(a.b, key, func([]byte) error { return nil })
+	if err != nil {
+		return err
+	}
+	if found {
+		return fmt.Errorf("principal %q created twice", e.Name)
+	}
+	p := Principal{Name: e.Name, DisplayName: e.DisplayName, Email: e.Email, Created: r.Meta.Time}
+	return a.b.Set(key, encodePrincipal(p), nil)
+}
+
+func (a *applier) principalDisabled(r eventlog.Record, e *domain.PrincipalDisabled) error {
+	if err := checkPrincipalStream(r, e.Name); err != nil {
+		return err
+	}
+	key := principalKey(e.Name)
+	var p Principal
+	found, err := get(a.b, key, func(v []byte) (err error) {
+		p, err = decodePrincipal(e.Name, v)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("principal %q disabled but never created", e.Name)
+	}
+	p.Disabled = true
+	return a.b.Set(key, encodePrincipal(p), nil)
+}
+
+func checkPrincipalStream(r eventlog.Record, name string) error {
+	if r.Stream != domain.PrincipalStream(name) {
+		return fmt.Errorf("%s for principal %q in stream %s", r.Type, name, r.Stream)
+	}
+	return nil
+}
+
+// calendarOf parses the owner and name out of a calendar stream. Both must
+// be free of 0x00, the key separator.
+func calendarOf(stream string) (owner, name string, err error) {
+	rest, ok := strings.CutPrefix(stream, "cal:")
+	if ok {
+		owner, name, ok = strings.Cut(rest, "/")
+	}
+	if !ok || owner == "" || name == "" || strings.ContainsRune(rest, sep) || domain.CalendarStream(owner, name) != stream {
+		return "", "", fmt.Errorf("%q is not a calendar stream", stream)
+	}
+	return owner, name, nil
+}
+
+// calendar returns the batch's copy of a calendar record, nil if none.
+func (a *applier) calendar(owner, name string) (*Calendar, error) {
+	key := string(calendarKey(owner, name))
+	if c, ok := a.cals[key]; ok {
+		return c, nil
+	}
+	var c *Calendar
+	_, err := get(a.b, []byte(key), func(v []byte) error {
+		dc, err := decodeCalendar(owner, name, v)
+		c = &dc
+		return err
+	})
+	if err != nil || c == nil {
+		return nil, err
+	}
+	a.remember(key, c)
+	return c, nil
+}
+
+func (a *applier) remember(key string, c *Calendar) {
+	if _, ok := a.cals[key]; !ok {
+		a.order = append(a.order, key)
+	}
+	a.cals[key] = c
+}
+
+func (a *applier) calendarCreated(r eventlog.Record, owner, name string, prev *Calendar, e *domain.CalendarCreated) error {
+	if e.Owner != owner || e.Name != name {
+		return fmt.Errorf("CalendarCreated for %s/%s in stream %s", e.Owner, e.Name, r.Stream)
+	}
+	var want eventlog.Revision
+	if prev != nil {
+		if !prev.Deleted {
+			return fmt.Errorf("calendar %s/%s created while it exists", owner, name)
+		}
+		want = prev.Revision + 1
+	}
+	if r.Revision != want {
+		return fmt.Errorf("revision %d of %s, want %d", r.Revision, r.Stream, want)
+	}
+	a.remember(string(calendarKey(owner, name)), &Calendar{
+		Owner: owner, Name: name, Stream: r.Stream,
+		Revision: r.Revision, Incarnation: r.Revision,
+		Components: e.Components, Props: changeProps(nil, e.Props, nil),
+		Created: r.Meta.Time, Modified: r.Meta.Time,
+	})
+	return nil
+}
+
+// changeProps applies removals before sets: the event has lost the order of
+// the PROPPATCH's instructions, and a client that both removes and sets a
+// property in one request means to end up with the value.
+func changeProps(props []domain.Property, set []domain.Property, remove []domain.PropertyName) []domain.Property {
+	out := make([]domain.Property, 0, len(props)+len(set))
+	for _, p := range props {
+		removed := false
+		for _, n := range remove {
+			removed = removed || p.Name() == n
+		}
+		if !removed {
+			out = append(out, p)
+		}
+	}
+	for _, p := range set {
+		replaced := false
+		for i := range out {
+			if out[i].Name() == p.Name() {
+				out[i], replaced = p, true
+			}
+		}
+		if !replaced {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// clearCalendar uses range deletions: one batch entry each, however large
+// the calendar.
+func (a *applier) clearCalendar(owner, name string) error {
+	for _, t := range calendarTables {
+		prefix := calPrefix(t, owner, name)
+		if err := a.b.DeleteRange(prefix, prefixEnd(prefix), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) putObject(r eventlog.Record, owner, cal string, e *domain.ObjectPut) error {
+	metaKey := memberKey(tagObject, owner, cal, e.Name)
+	old, found, err := a.object(metaKey, e.Name)
+	if err != nil {
+		return err
+	}
+	if found && old.UID != e.UID {
+		if err := a.dropUID(owner, cal, old.UID, e.Name); err != nil {
+			return err
+		}
+	}
+	meta := Object{UID: e.UID, Component: e.Component, ETag: e.ETag, Size: len(e.Data),
+		Modified: r.Meta.Time, Revision: r.Revision}
+	if err := a.b.Set(metaKey, encodeObjectMeta(meta), nil); err != nil {
+		return err
+	}
+	if err := a.b.Set(memberKey(tagData, owner, cal, e.Name), []byte(e.Data), nil); err != nil {
+		return err
+	}
+	if err := a.b.Set(memberKey(tagUID, owner, cal, e.UID), []byte(e.Name), nil); err != nil {
+		return err
+	}
+	return a.recordChange(owner, cal, e.Name, r.Revision, false)
+}
+
+func (a *applier) deleteObject(r eventlog.Record, owner, cal string, e *domain.ObjectDeleted) error {
+	metaKey := memberKey(tagObject, owner, cal, e.Name)
+	old, found, err := a.object(metaKey, e.Name)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("%s deletes %q, which does not exist", r.Stream, e.Name)
+	}
+	if err := a.b.Delete(metaKey, nil); err != nil {
+		return err
+	}
+	if err := a.b.Delete(memberKey(tagData, owner, cal, e.Name), nil); err != nil {
+		return err
+	}
+	if err := a.dropUID(owner, cal, old.UID, e.Name); err != nil {
+		return err
+	}
+	return a.recordChange(owner, cal, e.Name, r.Revision, true)
+}
+
+func (a *applier) object(metaKey []byte, name string) (o Object, found bool, err error) {
+	found, err = get(a.b, metaKey, func(v []byte) (err error) {
+		o, err = decodeObjectMeta(name, v)
+		return err
+	})
+	return o, found, err
+}
+
+// dropUID removes uid from the index unless another name took it over
+// earlier in the batch: a rename puts the new name before deleting the old.
+func (a *applier) dropUID(owner, cal, uid, name string) error {
+	key := memberKey(tagUID, owner, cal, uid)
+	var holds bool
+	if _, err := get(a.b, key, func(v []byte) error { holds = string(v) == name; return nil }); err != nil || !holds {
+		return err
+	}
+	return a.b.Delete(key, nil)
+}
+
+// recordChange makes rev name's only entry in the change index.
+func (a *applier) recordChange(owner, cal, name string, rev eventlog.Revision, deleted bool) error {
+	ptrKey := memberKey(tagChangePtr, owner, cal, name)
+	var prev eventlog.Revision
+	found, err := get(a.b, ptrKey, func(v []byte) (err error) {
+		prev, err = decodeRevision(v)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if found {
+		if err := a.b.Delete(changeKey(owner, cal, prev), nil); err != nil {
+			return err
+		}
+	}
+	if err := a.b.Set(changeKey(owner, cal, rev), encodeChange(name, deleted), nil); err != nil {
+		return err
+	}
+	return a.b.Set(ptrKey, encodeRevision(rev), nil)
+}
+
+// flush writes the cached calendar records and the checkpoint.
+func (a *applier) flush(cp eventlog.Position) error {
+	for _, key := range a.order {
+		if err := a.b.Set([]byte(key), encodeCalendar(*a.cals[key]), nil); err != nil {
+			return err
+		}
+	}
+	return a.b.Set(checkpointKey, encodePosition(cp), nil)
+}
+
+// reader is what batches, snapshots and the DB share.
+type reader interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+}
+
+// get calls fn with key's value, valid only during the call, and reports
+// whether the key exists.
+func get(r reader, key []byte, fn func([]byte) error) (bool, error) {
+	v, closer, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	err = fn(v)
+	closer.Close()
+	return true, err
+}
