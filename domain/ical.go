@@ -360,9 +360,13 @@ func checkLexical(data []byte) error {
 	if !utf8.Valid(data) {
 		return refuse(ValidCalendarData, "not UTF-8")
 	}
+	// The states follow go-ical's lexer, not RFC 5545's grammar: a
+	// parameter name runs to the next '=' even across ':' and '"', so
+	// `X;a:b=AAAA...` is a long parameter value to go-ical.
 	const (
 		inName = iota
-		inParam
+		inParamName
+		inParamValue
 		inQuoted
 		inValue
 	)
@@ -390,28 +394,36 @@ func checkLexical(data []byte) error {
 		case inName:
 			switch c {
 			case ';':
-				state, paramLen = inParam, 0
+				state = inParamName
 			case ':':
 				state = inValue
 			}
-		case inParam:
+		case inParamName:
+			if c == '=' {
+				state, paramLen = inParamValue, 0
+			}
+		case inParamValue:
 			switch c {
 			case '"':
 				state = inQuoted
-			case ';', ',', '=':
+			case ',':
 				paramLen = 0
+			case ';':
+				state = inParamName
 			case ':':
 				state = inValue
+			default:
+				paramLen++
 			}
 		case inQuoted:
 			if c == '"' {
-				state = inParam
+				state = inParamValue
+			} else {
+				paramLen++
 			}
 		}
-		if state == inParam || state == inQuoted {
-			if paramLen++; paramLen > maxParamValue {
-				return refuse(ValidCalendarData, "a parameter value is longer than %d bytes", maxParamValue)
-			}
+		if paramLen > maxParamValue {
+			return refuse(ValidCalendarData, "a parameter value is longer than %d bytes", maxParamValue)
 		}
 	}
 	return nil

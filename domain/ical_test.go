@@ -123,6 +123,38 @@ func TestValidateCalendarObjectComponentSet(t *testing.T) {
 	}
 }
 
+// TestValidateCalendarObjectParameterLimit guards readers that parse stored
+// data with go-ical, whose cost is quadratic in a parameter value's length:
+// the limit must hold however go-ical splits the line.
+func TestValidateCalendarObjectParameterLimit(t *testing.T) {
+	withLine := func(line string) []byte {
+		return []byte(strings.Replace(string(event("uid-p")), "SUMMARY:Test", line, 1))
+	}
+	long := strings.Repeat("A", maxParamValue+1)
+	for name, line := range map[string]string{
+		"unquoted":             "X-P;P=" + long + ":v",
+		"quoted":               `X-P;P="` + long + `":v`,
+		"second value":         "X-P;P=a," + long + ":v",
+		"name across a colon":  "X-P;a:b=" + long,
+		"folded":               "X-P;P=" + long[:2000] + "\r\n " + long[2000:] + ":v",
+		"unterminated quoted":  `X-P;P="` + long,
+		"after a short one":    "X-P;Q=x;P=" + long + ":v",
+		"quote then unquoted":  `X-P;Q="x";P=` + long + ":v",
+		"colon inside a quote": `X-P;P="a:` + long + `":v`,
+	} {
+		_, err := ValidateCalendarObject(withLine(line), DefaultComponents)
+		var pe *PreconditionError
+		if !errors.As(err, &pe) || pe.Condition != ValidCalendarData || !strings.Contains(pe.Reason, "parameter value") {
+			t.Errorf("%s: got %v, want the parameter limit", name, err)
+		}
+	}
+	atLimit := withLine(`X-APPLE-STRUCTURED-LOCATION;VALUE=URI;X-APPLE-MAPKIT-HANDLE="` +
+		strings.Repeat("A", maxParamValue) + `";X-TITLE=Home:geo:52.5,13.4`)
+	if _, err := ValidateCalendarObject(atLimit, DefaultComponents); err != nil {
+		t.Errorf("value of %d bytes: %v", maxParamValue, err)
+	}
+}
+
 const berlinTimezone = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//macOS 14.4//EN\r\n" +
 	"BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n" +
 	"BEGIN:STANDARD\r\nDTSTART:19961027T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n" +
