@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/kalends/kalends/dav"
+	"github.com/kalends/kalends/dav/auth"
+	"github.com/kalends/kalends/domain"
+	"github.com/kalends/kalends/eventlog/pebblelog"
+	"github.com/kalends/kalends/projections"
+	"github.com/rs/zerolog"
+)
+
+// The data directory's layout.
+const (
+	logDir          = "log"
+	projectionsDir  = "projections"
+	credentialsFile = "credentials.json"
+	adminSocket     = "admin.sock"
+)
+
+// node is one process's hold on a data directory: the log, its projections,
+// the credential store and the backend that writes through them. The
+// embedded log allows one node per directory (Pebble locks it), which is why
+// the CLI goes through the server's admin socket while one runs.
+type node struct {
+	log     *pebblelog.Log
+	store   *projections.Store
+	creds   *auth.Credentials
+	backend *dav.Backend
+	logger  zerolog.Logger
+}
+
+func openNode(c *config, logger zerolog.Logger) (*node, error) {
+	// 0700: the directory holds password hashes and the admin socket.
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return nil, err
+	}
+	log, err := pebblelog.Open(filepath.Join(c.Data, logDir), pebblelog.Options{
+		Logger: logger.With().Str("component", "eventlog").Logger(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open the log (is a server running on %s?): %w", c.Data, err)
+	}
+	store, err := projections.Open(filepath.Join(c.Data, projectionsDir), projections.Options{
+		Logger: logger.With().Str("component", "projections").Logger(),
+	})
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	creds, err := auth.OpenCredentials(filepath.Join(c.Data, credentialsFile))
+	if err != nil {
+		store.Close()
+		log.Close()
+		return nil, err
+	}
+	return &node{
+		log:     log,
+		store:   store,
+		creds:   creds,
+		backend: dav.NewBackend(log, store, domain.Limits{MaxResourceSize: c.MaxResourceSize}),
+		logger:  logger,
+	}, nil
+}
+
+// close releases the node; the projector must have stopped.
+func (n *node) close() error {
+	return errors.Join(n.store.Close(), n.log.Close())
+}
+
+// projector runs the projections' feed from the log in the background.
+type projector struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+func (n *node) startProjector(ctx context.Context) *projector {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &projector{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.err = n.store.Run(ctx, n.log)
+	}()
+	return p
+}
+
+// catchUp waits until the projections reflect everything the log held when
+// it was called, so that a freshly started node (or a rebuild from an empty
+// projection store) never answers from older state. It fails early if the
+// projector dies meanwhile.
+func (n *node) catchUp(ctx context.Context, p *projector) error {
+	head, err := n.log.Head(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := n.store.WaitFor(ctx, head); err != nil {
+		select {
+		case <-p.done:
+			if p.err != nil {
+				return p.err
+			}
+		default:
+		}
+		return err
+	}
+	return nil
+}
+
+// stop stops the projector and returns why it had stopped, if it failed.
+func (p *projector) stop() error {
+	p.cancel()
+	<-p.done
+	return p.err
+}
