@@ -45,7 +45,9 @@ func (h *history) rec(stream string, ev domain.Event) eventlog.Record {
 }
 
 // at is the metadata time given to the record at pos.
-func (h *history) at(pos eventlog.Position) time.Time { return epoch.Add(time.Duration(pos) * time.Second) }
+func (h *history) at(pos eventlog.Position) time.Time {
+	return epoch.Add(time.Duration(pos) * time.Second)
+}
 
 func (h *history) cal(owner, name string, ev domain.Event) eventlog.Record {
 	return h.rec(domain.CalendarStream(owner, name), ev)
