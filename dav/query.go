@@ -1,0 +1,238 @@
+package dav
+
+import (
+	"encoding/xml"
+	"net/http"
+	"strings"
+	"time"
+
+	ical "github.com/emersion/go-ical"
+	"github.com/kalends/kalends/domain"
+	"github.com/kalends/kalends/projections"
+)
+
+// parseCompFilter turns a CALDAV:comp-filter element into the domain's
+// filter (RFC 4791 §9.7).
+func parseCompFilter(n *node) (domain.CompFilter, error) {
+	f := domain.CompFilter{Name: strings.ToUpper(n.attr("name"))}
+	if f.Name == "" {
+		return f, invalidFilter("comp-filter without a name")
+	}
+	for _, c := range n.Children {
+		var err error
+		switch {
+		case c.is(nsCalDAV, "is-not-defined"):
+			f.IsNotDefined = true
+		case c.is(nsCalDAV, "time-range"):
+			f.TimeRange, err = parseTimeRange(c)
+		case c.is(nsCalDAV, "prop-filter"):
+			var pf domain.PropFilter
+			pf, err = parsePropFilter(c)
+			f.PropFilters = append(f.PropFilters, pf)
+		case c.is(nsCalDAV, "comp-filter"):
+			var cf domain.CompFilter
+			cf, err = parseCompFilter(c)
+			f.CompFilters = append(f.CompFilters, cf)
+		}
+		if err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+func parsePropFilter(n *node) (domain.PropFilter, error) {
+	f := domain.PropFilter{Name: strings.ToUpper(n.attr("name"))}
+	if f.Name == "" {
+		return f, invalidFilter("prop-filter without a name")
+	}
+	for _, c := range n.Children {
+		var err error
+		switch {
+		case c.is(nsCalDAV, "is-not-defined"):
+			f.IsNotDefined = true
+		case c.is(nsCalDAV, "time-range"):
+			f.TimeRange, err = parseTimeRange(c)
+		case c.is(nsCalDAV, "text-match"):
+			f.TextMatch = parseTextMatch(c)
+		case c.is(nsCalDAV, "param-filter"):
+			pf := domain.ParamFilter{Name: strings.ToUpper(c.attr("name"))}
+			for _, pc := range c.Children {
+				switch {
+				case pc.is(nsCalDAV, "is-not-defined"):
+					pf.IsNotDefined = true
+				case pc.is(nsCalDAV, "text-match"):
+					pf.TextMatch = parseTextMatch(pc)
+				}
+			}
+			f.ParamFilters = append(f.ParamFilters, pf)
+		}
+		if err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+func parseTextMatch(n *node) *domain.TextMatch {
+	return &domain.TextMatch{
+		Value:           n.Text,
+		Collation:       n.attr("collation"),
+		NegateCondition: strings.EqualFold(n.attr("negate-condition"), "yes"),
+	}
+}
+
+// parseTimeRange reads a CALDAV:time-range; its bounds are UTC date-times
+// (RFC 4791 §9.9), either of which may be absent.
+func parseTimeRange(n *node) (*domain.TimeRange, error) {
+	var tr domain.TimeRange
+	var err error
+	if v := n.attr("start"); v != "" {
+		if tr.Start, err = time.Parse("20060102T150405Z", v); err != nil {
+			return nil, invalidFilter("bad time-range start " + v)
+		}
+	}
+	if v := n.attr("end"); v != "" {
+		if tr.End, err = time.Parse("20060102T150405Z", v); err != nil {
+			return nil, invalidFilter("bad time-range end " + v)
+		}
+	}
+	if tr.Start.IsZero() && tr.End.IsZero() {
+		return nil, invalidFilter("time-range without start or end")
+	}
+	return &tr, nil
+}
+
+func invalidFilter(reason string) *davError {
+	return errCondition(http.StatusForbidden, nsCalDAV, "valid-filter", reason)
+}
+
+// componentOnly reports whether f asks nothing but "a VCALENDAR containing
+// a component named X" (or any): then the stored component type answers it
+// without parsing the object, which is what vdirsyncer and tsdav send to
+// list a calendar.
+func componentOnly(f *domain.CompFilter) (name string, ok bool) {
+	if f.IsNotDefined || f.TimeRange != nil || len(f.PropFilters) > 0 || len(f.CompFilters) > 1 {
+		return "", false
+	}
+	if len(f.CompFilters) == 0 {
+		return "", true
+	}
+	c := f.CompFilters[0]
+	if c.IsNotDefined || c.TimeRange != nil || len(c.PropFilters) > 0 || len(c.CompFilters) > 0 {
+		return "", false
+	}
+	return c.Name, true
+}
+
+// floatingZone is the zone floating times are evaluated in: the query's
+// CALDAV:timezone, else the calendar's calendar-timezone, else UTC
+// (RFC 4791 §9.8).
+func floatingZone(query *node, cal projections.Calendar) *time.Location {
+	text := ""
+	if tz := query.child(nsCalDAV, "timezone"); tz != nil {
+		text = tz.Text
+	} else if p, ok := cal.Prop(nsCalDAV, "calendar-timezone"); ok {
+		var v struct {
+			Text string `xml:",chardata"`
+		}
+		if xml.Unmarshal([]byte("<x>"+p.XML+"</x>"), &v) == nil {
+			text = v.Text
+		}
+	}
+	return zoneOfVTimezone(text)
+}
+
+// zoneOfVTimezone resolves the TZID of the one VTIMEZONE in an iCalendar
+// text to an IANA zone, UTC when there is none.
+// TODO(issue 3): evaluate the VTIMEZONE's own rules for non-IANA TZIDs.
+func zoneOfVTimezone(text string) *time.Location {
+	if strings.TrimSpace(text) == "" {
+		return time.UTC
+	}
+	cal, err := ical.NewDecoder(strings.NewReader(text)).Decode()
+	if err != nil {
+		return time.UTC
+	}
+	for _, c := range cal.Children {
+		if c.Name != ical.CompTimezone {
+			continue
+		}
+		if tzid, err := c.Props.Text(ical.PropTimezoneID); err == nil {
+			if loc, err := time.LoadLocation(tzid); err == nil {
+				return loc
+			}
+		}
+	}
+	return time.UTC
+}
+
+func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target, root *node) error {
+	names := reportProps(root)
+	filterNode := root.child(nsCalDAV, "filter")
+	if filterNode == nil || filterNode.child(nsCalDAV, "comp-filter") == nil {
+		return invalidFilter("calendar-query needs a filter with a comp-filter")
+	}
+	filter, err := parseCompFilter(filterNode.child(nsCalDAV, "comp-filter"))
+	if err != nil {
+		return err
+	}
+	if err := domain.CheckFilter(&filter); err != nil {
+		return withHrefs(err, t)
+	}
+	d, err := depth(r)
+	if err != nil {
+		return err
+	}
+	v := s.cfg.Store.View()
+	defer v.Close()
+	res, err := s.load(v, t, info(r).principal)
+	if err != nil {
+		return err
+	}
+	floating := floatingZone(root, res.cal)
+	wantData := containsName(names, calendarDataName)
+	compName, cheap := componentOnly(&filter)
+	match := func(o projections.Object) (bool, error) {
+		if filter.Name != "VCALENDAR" {
+			return false, nil
+		}
+		if cheap {
+			return compName == "" || compName == o.Component, nil
+		}
+		obj, err := domain.ParseObject([]byte(o.Data))
+		if err != nil {
+			return false, err
+		}
+		return domain.MatchObject(obj, &filter, floating, domain.ExpandLimits{})
+	}
+	// Matching happens before the 207 is committed, so that a query that
+	// breaks a limit is refused with its precondition rather than cut off.
+	var hits []projections.Object
+	collect := func(o projections.Object) error {
+		ok, err := match(o)
+		if ok {
+			if !wantData {
+				o.Data = ""
+			}
+			hits = append(hits, o)
+		}
+		return err
+	}
+	if t.kind == kindObject {
+		err = collect(res.obj)
+	} else if d == 1 {
+		err = v.Objects(t.owner, t.cal, wantData || !cheap, collect)
+	}
+	if err != nil {
+		return withHrefs(err, t)
+	}
+	ms := startMultistatus(w, "multistatus")
+	child := &resource{me: res.me, principal: res.principal, cal: res.cal}
+	for _, o := range hits {
+		child.t = target{kind: kindObject, owner: t.owner, cal: t.cal, obj: o.Name}
+		child.obj = o
+		ms.response(child.t.href(), s.objectProps(child, names))
+	}
+	return ms.close("multistatus", "")
+}

@@ -1,0 +1,230 @@
+package dav
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Namespaces and the prefixes Kalends writes them with. Fixed prefixes keep
+// responses small and readable; any other namespace is declared where used.
+const (
+	nsDAV    = "DAV:"
+	nsCalDAV = "urn:ietf:params:xml:ns:caldav"
+	nsCS     = "http://calendarserver.org/ns/"
+	nsICal   = "http://apple.com/ns/ical/"
+)
+
+var fixedPrefixes = map[string]string{nsDAV: "D", nsCalDAV: "C", nsCS: "CS", nsICal: "ICAL"}
+
+const rootNamespaces = ` xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="http://calendarserver.org/ns/" xmlns:ICAL="http://apple.com/ns/ical/"`
+
+// node is a parsed request element. Request bodies are small (bounded by
+// maxXMLBody), so a tree is simpler and safer to walk than a token stream.
+type node struct {
+	Name     xml.Name
+	Attr     []xml.Attr
+	Children []*node
+	Text     string // character data directly inside, concatenated
+	// Inner is the element's content re-serialized as self-contained XML:
+	// every element declares its own namespace, so it can be stored and
+	// written back anywhere (dead properties).
+	Inner string
+}
+
+func (n *node) child(space, local string) *node {
+	for _, c := range n.Children {
+		if c.Name.Space == space && c.Name.Local == local {
+			return c
+		}
+	}
+	return nil
+}
+
+func (n *node) is(space, local string) bool { return n.Name.Space == space && n.Name.Local == local }
+
+func (n *node) attr(local string) string {
+	for _, a := range n.Attr {
+		if a.Name.Local == local && a.Name.Space == "" {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// Limits of request bodies. A body larger than maxXMLBody or nested deeper
+// than maxXMLDepth is refused before it costs memory.
+const (
+	maxXMLBody  = 1 << 20
+	maxXMLDepth = 64
+)
+
+var (
+	errXMLTooLarge = errors.New("XML body too large")
+	errXMLDTD      = errors.New("XML DTDs and entity declarations are not accepted")
+)
+
+// parseXML reads a bounded XML body into a tree. An empty body gives (nil,
+// nil): several methods treat that as a default request.
+func parseXML(r io.Reader) (*node, error) {
+	body, err := io.ReadAll(io.LimitReader(r, maxXMLBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxXMLBody {
+		return nil, errXMLTooLarge
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = true // undeclared entities are errors: no entity expansion at all
+	var stack []*node
+	var inner []*strings.Builder
+	var root *node
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return nil, errXMLDTD
+		case xml.StartElement:
+			if len(stack) >= maxXMLDepth {
+				return nil, errors.New("XML nested too deeply")
+			}
+			n := &node{Name: t.Name, Attr: t.Attr}
+			if len(stack) == 0 {
+				if root != nil {
+					return nil, errors.New("XML has several root elements")
+				}
+				root = n
+			} else {
+				p := stack[len(stack)-1]
+				p.Children = append(p.Children, n)
+			}
+			for _, b := range inner {
+				writeSelfContainedStart(b, t)
+			}
+			stack = append(stack, n)
+			inner = append(inner, &strings.Builder{})
+		case xml.EndElement:
+			n := stack[len(stack)-1]
+			n.Inner = inner[len(inner)-1].String()
+			stack, inner = stack[:len(stack)-1], inner[:len(inner)-1]
+			for _, b := range inner {
+				b.WriteString("</")
+				b.WriteString(t.Name.Local)
+				b.WriteString(">")
+			}
+		case xml.CharData:
+			if len(stack) > 0 {
+				stack[len(stack)-1].Text += string(t)
+				for _, b := range inner {
+					xml.EscapeText(b, t)
+				}
+			}
+		}
+	}
+	if root == nil {
+		return nil, errors.New("XML body has no element")
+	}
+	return root, nil
+}
+
+// writeSelfContainedStart writes a start tag that declares its own default
+// namespace, and a prefix for each namespaced attribute.
+func writeSelfContainedStart(b *strings.Builder, t xml.StartElement) {
+	b.WriteString("<")
+	b.WriteString(t.Name.Local)
+	b.WriteString(` xmlns="`)
+	xml.EscapeText(b, []byte(t.Name.Space))
+	b.WriteString(`"`)
+	for i, a := range t.Attr {
+		if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" {
+			continue
+		}
+		b.WriteString(" ")
+		if a.Name.Space != "" {
+			p := "a" + strconv.Itoa(i)
+			fmt.Fprintf(b, `xmlns:%s="`, p)
+			xml.EscapeText(b, []byte(a.Name.Space))
+			b.WriteString(`" ` + p + ":")
+		}
+		b.WriteString(a.Name.Local)
+		b.WriteString(`="`)
+		xml.EscapeText(b, []byte(a.Value))
+		b.WriteString(`"`)
+	}
+	b.WriteString(">")
+}
+
+// xmlWriter writes response XML straight to the client. It knows the fixed
+// prefixes; other namespaces are declared on the element that uses them.
+type xmlWriter struct {
+	w *bufio.Writer
+}
+
+func newXMLWriter(w io.Writer) *xmlWriter { return &xmlWriter{w: bufio.NewWriterSize(w, 32<<10)} }
+
+func (x *xmlWriter) raw(s string) { x.w.WriteString(s) }
+
+func (x *xmlWriter) text(s string) { xml.EscapeText(x.w, []byte(s)) }
+
+// qname returns the tag name to write and, for a namespace without a fixed
+// prefix, the declaration to add to the start tag.
+func qname(space, local string) (tag, decl string) {
+	if p, ok := fixedPrefixes[space]; ok {
+		return p + ":" + local, ""
+	}
+	if space == "" {
+		return local, ` xmlns=""`
+	}
+	var b strings.Builder
+	b.WriteString(` xmlns:X="`)
+	xml.EscapeText(&b, []byte(space))
+	b.WriteString(`"`)
+	return "X:" + local, b.String()
+}
+
+// element writes <name>inner</name>, inner being trusted XML.
+func (x *xmlWriter) element(space, local, inner string) {
+	tag, decl := qname(space, local)
+	x.w.WriteString("<" + tag + decl)
+	if inner == "" {
+		x.w.WriteString("/>")
+		return
+	}
+	x.w.WriteString(">")
+	x.w.WriteString(inner)
+	x.w.WriteString("</" + tag + ">")
+}
+
+// textElement writes <name>escaped text</name>.
+func (x *xmlWriter) textElement(space, local, text string) {
+	tag, decl := qname(space, local)
+	x.w.WriteString("<" + tag + decl + ">")
+	x.text(text)
+	x.w.WriteString("</" + tag + ">")
+}
+
+func (x *xmlWriter) flush() error { return x.w.Flush() }
+
+// escapeString returns s escaped as XML text.
+func escapeString(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// hrefXML is a DAV:href element's inner XML for a path.
+func hrefXML(path string) string { return "<D:href>" + escapeString(path) + "</D:href>" }

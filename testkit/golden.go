@@ -1,0 +1,139 @@
+package testkit
+
+import (
+	"flag"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files with the server's answers")
+
+// RunGolden replays a golden conversation file against s and compares
+// every answer. The file is a sequence of exchanges:
+//
+//	>>> METHOD /path user        (user's password is the user name)
+//	Header: value
+//	                              (blank line)
+//	request body
+//	<<< 207
+//	Header: value                 (only the headers listed are compared)
+//	                              (blank line)
+//	expected body
+//
+// Lines starting with "#" before a ">>>" are comments. Dates in bodies and
+// headers are replaced by <DATE> before comparing, so files stay stable.
+// With -update the file is rewritten with the actual answers.
+func RunGolden(t *testing.T, s *Server, path string) {
+	t.Helper()
+	text := ReadFile(t, path)
+	exchanges := parseGolden(t, text)
+	var out strings.Builder
+	for i, ex := range exchanges {
+		resp, body := s.Do(ex.req)
+		gotStatus := strconv.Itoa(resp.StatusCode)
+		gotHeaders := make([]string, 0, len(ex.wantHeaders))
+		for _, h := range ex.wantHeaders {
+			name, _, _ := strings.Cut(h, ":")
+			gotHeaders = append(gotHeaders, name+": "+normalize(resp.Header.Get(name)))
+		}
+		gotBody := normalize(body)
+		out.WriteString(ex.raw)
+		out.WriteString("<<< " + gotStatus + "\n")
+		for _, h := range gotHeaders {
+			out.WriteString(h + "\n")
+		}
+		out.WriteString("\n" + gotBody)
+		if !strings.HasSuffix(gotBody, "\n") {
+			out.WriteString("\n")
+		}
+		if *update {
+			continue
+		}
+		where := path + ": exchange " + strconv.Itoa(i+1) + " (" + ex.req.Method + " " + ex.req.Path + ")"
+		if gotStatus != ex.wantStatus {
+			t.Errorf("%s: status %s, want %s\nbody:\n%s", where, gotStatus, ex.wantStatus, body)
+		}
+		for j, h := range ex.wantHeaders {
+			if gotHeaders[j] != h {
+				t.Errorf("%s: header %q, want %q", where, gotHeaders[j], h)
+			}
+		}
+		if strings.TrimSpace(gotBody) != strings.TrimSpace(ex.wantBody) {
+			t.Errorf("%s: body differs\n--- got\n%s\n--- want\n%s", where, gotBody, ex.wantBody)
+		}
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type exchange struct {
+	raw         string // the request part, as written in the file
+	req         Request
+	wantStatus  string
+	wantHeaders []string
+	wantBody    string
+}
+
+var httpDate = regexp.MustCompile(`[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT`)
+
+func normalize(s string) string { return httpDate.ReplaceAllString(s, "<DATE>") }
+
+func parseGolden(t *testing.T, text string) []exchange {
+	var exs []exchange
+	blocks := strings.Split(text, "\n>>> ")
+	for i, b := range blocks {
+		if i == 0 {
+			if !strings.HasPrefix(b, ">>> ") {
+				continue // leading comments
+			}
+			b = strings.TrimPrefix(b, ">>> ")
+		}
+		reqPart, respPart, ok := strings.Cut(b, "\n<<< ")
+		if !ok {
+			t.Fatalf("golden exchange %d has no <<< response", i)
+		}
+		var ex exchange
+		ex.raw = ">>> " + reqPart + "\n"
+		ex.req = parseGoldenRequest(t, reqPart)
+		statusLine, rest, _ := strings.Cut(respPart, "\n")
+		ex.wantStatus = strings.TrimSpace(statusLine)
+		headers, body, _ := strings.Cut(rest, "\n\n")
+		if strings.TrimSpace(headers) != "" {
+			ex.wantHeaders = strings.Split(strings.TrimSpace(headers), "\n")
+		}
+		ex.wantBody = body
+		exs = append(exs, ex)
+	}
+	return exs
+}
+
+func parseGoldenRequest(t *testing.T, part string) Request {
+	first, rest, _ := strings.Cut(part, "\n")
+	f := strings.Fields(first)
+	if len(f) < 2 {
+		t.Fatalf("golden request line %q: want METHOD PATH [USER]", first)
+	}
+	req := Request{Method: f[0], Path: f[1], Header: http.Header{}}
+	if len(f) > 2 {
+		req.User, req.Pass = f[2], f[2]
+	}
+	headers, body, _ := strings.Cut(rest, "\n\n")
+	for _, h := range strings.Split(headers, "\n") {
+		if k, v, ok := strings.Cut(h, ":"); ok {
+			req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	// Bodies are written with LF; iCalendar wants CRLF on the wire.
+	if strings.Contains(req.Header.Get("Content-Type"), "text/calendar") {
+		body = strings.ReplaceAll(body, "\n", "\r\n")
+	}
+	req.Body = body
+	return req
+}
