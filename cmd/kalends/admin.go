@@ -77,7 +77,11 @@ func adminHandler(ops userOps, logger zerolog.Logger) http.Handler {
 		r = r.WithContext(withOrigin(r.Context(), origin{requestID: id, userAgent: r.UserAgent(), remoteAddr: "admin-socket"}))
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		mux.ServeHTTP(rec, r)
-		logger.Info().Str("method", r.Method).Str("path", r.URL.Path).Int("status", rec.status).
+		level := zerolog.InfoLevel
+		if r.URL.Path == "/v1/ping" {
+			level = zerolog.DebugLevel // every CLI command starts with one
+		}
+		logger.WithLevel(level).Str("method", r.Method).Str("path", r.URL.Path).Int("status", rec.status).
 			Dur("duration", time.Since(start)).Str("request_id", id).Msg("admin request")
 	})
 }
