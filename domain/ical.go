@@ -274,10 +274,13 @@ func singleProp(c *ical.Component, name string) (*ical.Prop, error) {
 // an IANA zone. RFC 4791 §4.1 requires the VTIMEZONE, but real clients (some
 // Android sync adapters, tsdav-based web clients) send IANA TZIDs bare; we
 // follow CalendarServer and SabreDAV in accepting them, as the zone is
-// unambiguous. Of several missing TZIDs it names the least, so that the
-// refusal does not depend on map order.
+// unambiguous.
+//
+// Unknown TZIDs are looked up in sorted order and the first miss ends the
+// search: the refusal does not depend on map order, and one request cannot
+// make us search the zone database for thousands of made-up names.
 func missingTimezone(comps []*ical.Component, timezones map[string]bool) (string, bool) {
-	missing := ""
+	var unknown []string
 	var walk func(cs []*ical.Component)
 	walk = func(cs []*ical.Component) {
 		for _, c := range cs {
@@ -287,8 +290,8 @@ func missingTimezone(comps []*ical.Component, timezones map[string]bool) (string
 			for _, ps := range c.Props {
 				for _, p := range ps {
 					for _, tzid := range p.Params[ical.PropTimezoneID] {
-						if !timezones[tzid] && ianaZone(tzid) == nil && (missing == "" || tzid < missing) {
-							missing = tzid
+						if !timezones[tzid] {
+							unknown = append(unknown, tzid)
 						}
 					}
 				}
@@ -297,7 +300,13 @@ func missingTimezone(comps []*ical.Component, timezones map[string]bool) (string
 		}
 	}
 	walk(comps)
-	return missing, missing != ""
+	slices.Sort(unknown)
+	for _, tzid := range slices.Compact(unknown) {
+		if ianaZone(tzid) == nil {
+			return tzid, true
+		}
+	}
+	return "", false
 }
 
 var ianaZones sync.Map // TZID → *time.Location; only zones that loaded
