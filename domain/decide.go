@@ -124,6 +124,9 @@ type Relocation struct {
 // src (with its data) from srcCal to dstName in dstCal.
 func DecideRelocate(srcCal CalendarInfo, src ObjectInfo, data []byte,
 	dstCal CalendarInfo, dst CalendarContents, dstName string, overwrite, move bool, lim Limits) (*Relocation, error) {
+	if !ValidResourceName(dstName) {
+		return nil, refuse(ValidCalendarObjectResource, "invalid resource name %q", dstName)
+	}
 	sameCal := srcCal.Owner == dstCal.Owner && srcCal.Name == dstCal.Name
 	if sameCal && src.Name == dstName {
 		return nil, refuse(CannotModifyProtected, "source and destination are the same resource")

@@ -144,6 +144,8 @@ func TestDecideRelocate(t *testing.T) {
 			want: SupportedCalendarComponent},
 		{name: "UID conflict at the destination", dstCal: home, dst: contents{"other.ics": {Name: "other.ics", UID: "uid-a", Component: "VEVENT"}},
 			dstName: "a.ics", move: true, want: NoUIDConflict, wantHref: "other.ics"},
+		{name: "invalid destination name", dstCal: home, dst: contents{}, dstName: "..", move: true,
+			want: ValidCalendarObjectResource},
 		{name: "size limit at the destination", dstCal: home, dst: contents{}, dstName: "a.ics", lim: Limits{MaxResourceSize: 10},
 			want: MaxResourceSize},
 	}
