@@ -1,19 +1,24 @@
 package projections
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
 )
 
-// applier turns one Apply's records into one Pebble batch. The batch is
-// indexed so that a record reads what the records before it in the same
-// batch wrote (a rename is a put and a delete of the same UID).
+// applier turns one Apply's records into one Pebble batch. Later records
+// must read what earlier ones in the same batch wrote (a rename is a put and
+// a delete of the same UID), so the batch's writes are kept in an overlay in
+// front of the DB: cheaper than an indexed batch, whose every read builds a
+// merged iterator over the batch and the whole LSM.
 //
 // The projector applies decided facts and does not re-decide them, but it
 // does refuse a log that contradicts itself (an object put into a calendar
@@ -21,7 +26,13 @@ import (
 // log would silently serve wrong answers, while an error stops the server
 // with the offending record named.
 type applier struct {
-	b *pebble.Batch
+	db *pebble.DB
+	b  *pebble.Batch
+	// written is the overlay: every key this batch set or deleted.
+	written map[string]pending
+	// cleared holds the calendarMember prefixes of calendars deleted in
+	// this batch: their keys that are not in written no longer exist.
+	cleared []string
 	// Every calendar-stream event rewrites its calendar's record (Revision,
 	// Modified). Records are cached for the batch and written once at flush,
 	// in first-touch order so that the batch itself is deterministic.
@@ -29,15 +40,42 @@ type applier struct {
 	order []string
 }
 
-func newApplier(b *pebble.Batch) *applier {
-	return &applier{b: b, cals: map[string]*Calendar{}}
+type pending struct {
+	val     []byte
+	deleted bool
 }
 
-func (a *applier) apply(r eventlog.Record) error {
-	ev, err := domain.Decode(r.Type, r.SchemaVersion, r.Data)
-	if err != nil {
-		return err
+func newApplier(db *pebble.DB) *applier {
+	return &applier{db: db, b: db.NewBatch(), written: map[string]pending{}, cals: map[string]*Calendar{}}
+}
+
+func (a *applier) set(key, val []byte) error {
+	a.written[string(key)] = pending{val: val}
+	return a.b.Set(key, val, nil)
+}
+
+func (a *applier) del(key []byte) error {
+	a.written[string(key)] = pending{deleted: true}
+	return a.b.Delete(key, nil)
+}
+
+// get is the package's get, reading through the overlay.
+func (a *applier) get(key []byte, fn func([]byte) error) (bool, error) {
+	if p, ok := a.written[string(key)]; ok {
+		if p.deleted {
+			return false, nil
+		}
+		return true, fn(p.val)
 	}
+	for _, c := range a.cleared {
+		if bytes.HasPrefix(key[1:], []byte(c)) {
+			return false, nil
+		}
+	}
+	return get(a.db, key, fn)
+}
+
+func (a *applier) apply(r eventlog.Record, ev domain.Event) error {
 	switch e := ev.(type) {
 	case *domain.PrincipalCreated:
 		return a.principalCreated(r, e)
@@ -85,7 +123,7 @@ func (a *applier) principalCreated(r eventlog.Record, e *domain.PrincipalCreated
 		return err
 	}
 	key := principalKey(e.Name)
-	found, err := get(a.b, key, func([]byte) error { return nil })
+	found, err := a.get(key, func([]byte) error { return nil })
 	if err != nil {
 		return err
 	}
@@ -93,7 +131,7 @@ func (a *applier) principalCreated(r eventlog.Record, e *domain.PrincipalCreated
 		return fmt.Errorf("principal %q created twice", e.Name)
 	}
 	p := Principal{Name: e.Name, DisplayName: e.DisplayName, Email: e.Email, Created: r.Meta.Time}
-	return a.b.Set(key, encodePrincipal(p), nil)
+	return a.set(key, encodePrincipal(p))
 }
 
 func (a *applier) principalDisabled(r eventlog.Record, e *domain.PrincipalDisabled) error {
@@ -102,7 +140,7 @@ func (a *applier) principalDisabled(r eventlog.Record, e *domain.PrincipalDisabl
 	}
 	key := principalKey(e.Name)
 	var p Principal
-	found, err := get(a.b, key, func(v []byte) (err error) {
+	found, err := a.get(key, func(v []byte) (err error) {
 		p, err = decodePrincipal(e.Name, v)
 		return err
 	})
@@ -113,7 +151,7 @@ func (a *applier) principalDisabled(r eventlog.Record, e *domain.PrincipalDisabl
 		return fmt.Errorf("principal %q disabled but never created", e.Name)
 	}
 	p.Disabled = true
-	return a.b.Set(key, encodePrincipal(p), nil)
+	return a.set(key, encodePrincipal(p))
 }
 
 func checkPrincipalStream(r eventlog.Record, name string) error {
@@ -143,7 +181,7 @@ func (a *applier) calendar(owner, name string) (*Calendar, error) {
 		return c, nil
 	}
 	var c *Calendar
-	_, err := get(a.b, []byte(key), func(v []byte) error {
+	_, err := a.get([]byte(key), func(v []byte) error {
 		dc, err := decodeCalendar(owner, name, v)
 		c = &dc
 		return err
@@ -216,6 +254,13 @@ func changeProps(props []domain.Property, set []domain.Property, remove []domain
 // clearCalendar uses range deletions: one batch entry each, however large
 // the calendar.
 func (a *applier) clearCalendar(owner, name string) error {
+	member := calendarMember(owner, name)
+	for key := range a.written {
+		if strings.HasPrefix(key[1:], member) {
+			delete(a.written, key)
+		}
+	}
+	a.cleared = append(a.cleared, member)
 	for _, t := range calendarTables {
 		prefix := calPrefix(t, owner, name)
 		if err := a.b.DeleteRange(prefix, prefixEnd(prefix), nil); err != nil {
@@ -238,13 +283,19 @@ func (a *applier) putObject(r eventlog.Record, owner, cal string, e *domain.Obje
 	}
 	meta := Object{UID: e.UID, Component: e.Component, ETag: e.ETag, Size: len(e.Data),
 		Modified: r.Meta.Time, Revision: r.Revision}
-	if err := a.b.Set(metaKey, encodeObjectMeta(meta), nil); err != nil {
+	if err := a.set(metaKey, encodeObjectMeta(meta)); err != nil {
 		return err
 	}
-	if err := a.b.Set(memberKey(tagData, owner, cal, e.Name), []byte(e.Data), nil); err != nil {
+	// Bodies are never read back while applying, so they bypass the overlay
+	// and are copied straight from the event into the batch.
+	key := memberKey(tagData, owner, cal, e.Name)
+	op := a.b.SetDeferred(len(key), len(e.Data))
+	copy(op.Key, key)
+	copy(op.Value, e.Data)
+	if err := op.Finish(); err != nil {
 		return err
 	}
-	if err := a.b.Set(memberKey(tagUID, owner, cal, e.UID), []byte(e.Name), nil); err != nil {
+	if err := a.set(memberKey(tagUID, owner, cal, e.UID), []byte(e.Name)); err != nil {
 		return err
 	}
 	return a.recordChange(owner, cal, e.Name, r.Revision, false)
@@ -259,10 +310,10 @@ func (a *applier) deleteObject(r eventlog.Record, owner, cal string, e *domain.O
 	if !found {
 		return fmt.Errorf("%s deletes %q, which does not exist", r.Stream, e.Name)
 	}
-	if err := a.b.Delete(metaKey, nil); err != nil {
+	if err := a.del(metaKey); err != nil {
 		return err
 	}
-	if err := a.b.Delete(memberKey(tagData, owner, cal, e.Name), nil); err != nil {
+	if err := a.del(memberKey(tagData, owner, cal, e.Name)); err != nil {
 		return err
 	}
 	if err := a.dropUID(owner, cal, old.UID, e.Name); err != nil {
@@ -272,7 +323,7 @@ func (a *applier) deleteObject(r eventlog.Record, owner, cal string, e *domain.O
 }
 
 func (a *applier) object(metaKey []byte, name string) (o Object, found bool, err error) {
-	found, err = get(a.b, metaKey, func(v []byte) (err error) {
+	found, err = a.get(metaKey, func(v []byte) (err error) {
 		o, err = decodeObjectMeta(name, v)
 		return err
 	})
@@ -284,17 +335,17 @@ func (a *applier) object(metaKey []byte, name string) (o Object, found bool, err
 func (a *applier) dropUID(owner, cal, uid, name string) error {
 	key := memberKey(tagUID, owner, cal, uid)
 	var holds bool
-	if _, err := get(a.b, key, func(v []byte) error { holds = string(v) == name; return nil }); err != nil || !holds {
+	if _, err := a.get(key, func(v []byte) error { holds = string(v) == name; return nil }); err != nil || !holds {
 		return err
 	}
-	return a.b.Delete(key, nil)
+	return a.del(key)
 }
 
 // recordChange makes rev name's only entry in the change index.
 func (a *applier) recordChange(owner, cal, name string, rev eventlog.Revision, deleted bool) error {
 	ptrKey := memberKey(tagChangePtr, owner, cal, name)
 	var prev eventlog.Revision
-	found, err := get(a.b, ptrKey, func(v []byte) (err error) {
+	found, err := a.get(ptrKey, func(v []byte) (err error) {
 		prev, err = decodeRevision(v)
 		return err
 	})
@@ -302,24 +353,53 @@ func (a *applier) recordChange(owner, cal, name string, rev eventlog.Revision, d
 		return err
 	}
 	if found {
-		if err := a.b.Delete(changeKey(owner, cal, prev), nil); err != nil {
+		if err := a.del(changeKey(owner, cal, prev)); err != nil {
 			return err
 		}
 	}
-	if err := a.b.Set(changeKey(owner, cal, rev), encodeChange(name, deleted), nil); err != nil {
+	if err := a.set(changeKey(owner, cal, rev), encodeChange(name, deleted)); err != nil {
 		return err
 	}
-	return a.b.Set(ptrKey, encodeRevision(rev), nil)
+	return a.set(ptrKey, encodeRevision(rev))
 }
 
 // flush writes the cached calendar records and the checkpoint.
 func (a *applier) flush(cp eventlog.Position) error {
 	for _, key := range a.order {
-		if err := a.b.Set([]byte(key), encodeCalendar(*a.cals[key]), nil); err != nil {
+		if err := a.set([]byte(key), encodeCalendar(*a.cals[key])); err != nil {
 			return err
 		}
 	}
-	return a.b.Set(checkpointKey, encodePosition(cp), nil)
+	return a.set(checkpointKey, encodePosition(cp))
+}
+
+// decodeAll decodes records on every core: JSON decoding costs more than
+// applying, and each record decodes independently. The first error in log
+// order wins, so the failure reported does not depend on scheduling.
+func decodeAll(records []eventlog.Record) ([]domain.Event, error) {
+	events := make([]domain.Event, len(records))
+	errs := make([]error, len(records))
+	decode := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := records[i]
+			events[i], errs[i] = domain.Decode(r.Type, r.SchemaVersion, r.Data)
+		}
+	}
+	// Below a few hundred records a goroutine costs more than it saves.
+	const minChunk = 256
+	workers := min(runtime.GOMAXPROCS(0), (len(records)+minChunk-1)/minChunk)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { decode(w*len(records)/workers, (w+1)*len(records)/workers) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			r := records[i]
+			return nil, fmt.Errorf("projections: decode %s revision %d at position %d: %w", r.Stream, r.Revision, r.Position, err)
+		}
+	}
+	return events, nil
 }
 
 // reader is what batches, snapshots and the DB share.

@@ -68,14 +68,15 @@ func calendarKey(owner, cal string) []byte {
 	return append(ownerPrefix(owner), cal...)
 }
 
+// calendarMember is what follows the tag in every key of a calendar's
+// members.
+func calendarMember(owner, cal string) string {
+	return owner + string(rune(sep)) + cal + string(rune(sep))
+}
+
 // calPrefix selects table's entries of one calendar.
 func calPrefix(table byte, owner, cal string) []byte {
-	k := make([]byte, 0, len(owner)+len(cal)+3+64)
-	k = append(k, table)
-	k = append(k, owner...)
-	k = append(k, sep)
-	k = append(k, cal...)
-	return append(k, sep)
+	return append([]byte{table}, calendarMember(owner, cal)...)
 }
 
 // memberKey is a key of a per-calendar table whose last component is a
