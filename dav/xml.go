@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Namespaces and the prefixes Kalends writes them with. Fixed prefixes keep
@@ -178,7 +179,7 @@ func newXMLWriter(w io.Writer) *xmlWriter { return &xmlWriter{w: bufio.NewWriter
 
 func (x *xmlWriter) raw(s string) { x.w.WriteString(s) }
 
-func (x *xmlWriter) text(s string) { xml.EscapeText(x.w, []byte(s)) }
+func (x *xmlWriter) text(s string) { writeEscaped(x.w, s) }
 
 // qname returns the tag name to write and, for a namespace without a fixed
 // prefix, the declaration to add to the start tag.
@@ -221,9 +222,63 @@ func (x *xmlWriter) flush() error { return x.w.Flush() }
 
 // escapeString returns s escaped as XML text.
 func escapeString(s string) string {
+	if !needsEscape(s) {
+		return s
+	}
 	var b strings.Builder
-	xml.EscapeText(&b, []byte(s))
+	b.Grow(len(s) + 16)
+	writeEscaped(&b, s)
 	return b.String()
+}
+
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '&' || c == '<' || c == '>' || c == '\r' || c < 0x20 && c != '\n' && c != '\t' || c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// writeEscaped escapes only what XML text needs, unlike xml.EscapeText,
+// which also turns every quote of every ETag into &#34;. A carriage return
+// is written as &#13; because XML parsers fold a literal CRLF to LF, and
+// calendar-data must reach the client with the CRLFs it was stored with.
+// Characters XML cannot carry become U+FFFD, as xml.EscapeText does.
+func writeEscaped(w io.StringWriter, s string) {
+	last := 0
+	for i, r := range s {
+		var esc string
+		switch {
+		case r == '&':
+			esc = "&amp;"
+		case r == '<':
+			esc = "&lt;"
+		case r == '>':
+			esc = "&gt;"
+		case r == '\r':
+			esc = "&#13;"
+		case r == '\n' || r == '\t':
+			continue
+		case r < 0x20 || r == utf8.RuneError && !validRuneAt(s, i) || r == 0xFFFE || r == 0xFFFF || 0xD800 <= r && r <= 0xDFFF:
+			esc = "\uFFFD"
+		default:
+			continue
+		}
+		w.WriteString(s[last:i])
+		w.WriteString(esc)
+		last = i + utf8.RuneLen(r)
+		if r == utf8.RuneError && !validRuneAt(s, i) {
+			last = i + 1
+		}
+	}
+	w.WriteString(s[last:])
+}
+
+// validRuneAt tells a real U+FFFD in s from a decoding error at i.
+func validRuneAt(s string, i int) bool {
+	_, size := utf8.DecodeRuneInString(s[i:])
+	return size == 3
 }
 
 // hrefXML is a DAV:href element's inner XML for a path.

@@ -32,6 +32,9 @@ func RunGolden(t *testing.T, s *Server, path string) {
 	text := ReadFile(t, path)
 	exchanges := parseGolden(t, text)
 	var out strings.Builder
+	if i := strings.Index(text, ">>> "); i > 0 {
+		out.WriteString(text[:i]) // leading comments
+	}
 	for i, ex := range exchanges {
 		resp, body := s.Do(ex.req)
 		gotStatus := strconv.Itoa(resp.StatusCode)
@@ -104,11 +107,7 @@ func parseGolden(t *testing.T, text string) []exchange {
 		ex.req = parseGoldenRequest(t, reqPart)
 		statusLine, rest, _ := strings.Cut(respPart, "\n")
 		ex.wantStatus = strings.TrimSpace(statusLine)
-		headers, body, _ := strings.Cut(rest, "\n\n")
-		if strings.TrimSpace(headers) != "" {
-			ex.wantHeaders = strings.Split(strings.TrimSpace(headers), "\n")
-		}
-		ex.wantBody = body
+		ex.wantHeaders, ex.wantBody = splitHead(rest)
 		exs = append(exs, ex)
 	}
 	return exs
@@ -124,8 +123,8 @@ func parseGoldenRequest(t *testing.T, part string) Request {
 	if len(f) > 2 {
 		req.User, req.Pass = f[2], f[2]
 	}
-	headers, body, _ := strings.Cut(rest, "\n\n")
-	for _, h := range strings.Split(headers, "\n") {
+	headers, body := splitHead(rest)
+	for _, h := range headers {
 		if k, v, ok := strings.Cut(h, ":"); ok {
 			req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 		}
@@ -136,4 +135,17 @@ func parseGoldenRequest(t *testing.T, part string) Request {
 	}
 	req.Body = body
 	return req
+}
+
+// splitHead splits header lines from the body at the first empty line.
+func splitHead(text string) (headers []string, body string) {
+	for text != "" {
+		line, rest, _ := strings.Cut(text, "\n")
+		text = rest
+		if line == "" {
+			break
+		}
+		headers = append(headers, line)
+	}
+	return headers, text
 }

@@ -141,7 +141,7 @@ func (s *Server) Do(req Request) (*http.Response, string) {
 	if req.User != "" {
 		r.SetBasicAuth(req.User, req.Pass)
 	}
-	resp, err := http.DefaultClient.Do(r)
+	resp, err := noRedirects.Do(r)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -152,6 +152,10 @@ func (s *Server) Do(req Request) (*http.Response, string) {
 	}
 	return resp, string(body)
 }
+
+// noRedirects shows redirects to the test instead of following them: Go
+// would turn a redirected PROPFIND into a GET.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // BasicAuthClient is an http.Client that sends Basic credentials on every
 // request, as the go-webdav client expects of its HTTPClient.
