@@ -8,6 +8,21 @@
 // written here may depend on the wall clock, randomness or map order: times
 // come from event metadata.
 //
+// The projector (Store.Run, Store.Apply) applies each batch of records from
+// the log in one Pebble batch that also carries the new checkpoint, so a
+// crash loses nothing but work that the log replays. It refuses a log that
+// contradicts itself (an event for a calendar that does not exist, a gap in
+// a stream's revisions, an event type it does not know): serving wrong
+// answers quietly would be worse than stopping.
+//
+// Sync tokens are calendar stream revisions. The change index keeps, per
+// calendar incarnation, one entry per member name: its latest change, a
+// tombstone if it was deleted. An incremental sync therefore reads only what
+// changed since its token however old the token is, and nothing is ever
+// pruned. A token older than the calendar's Incarnation refers to members
+// the index no longer knows (they went with the calendar's deletion) and
+// must be refused by the caller. The key layout is documented in keys.go.
+//
 // This package must never append to the log, never decide anything (that is
 // domain's job: it only applies decided facts), and never serve HTTP.
 package projections

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -68,8 +69,17 @@ func openStore(t testing.TB, dir string) *Store {
 
 func newStore(t testing.TB) *Store {
 	s := openStore(t, t.TempDir())
-	t.Cleanup(func() { s.Close() })
+	closeAtEnd(t, s)
 	return s
+}
+
+// closeAtEnd closes s after the views that the test opens later.
+func closeAtEnd(t testing.TB, s *Store) {
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil && !errors.Is(err, ErrClosed) {
+			t.Error(err)
+		}
+	})
 }
 
 func apply(t testing.TB, s *Store, recs ...eventlog.Record) {

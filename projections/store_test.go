@@ -382,7 +382,7 @@ func TestReopenResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openStore(t, dir)
-	defer s.Close()
+	closeAtEnd(t, s)
 	if s.Checkpoint() != 2 {
 		t.Fatalf("checkpoint after reopen = %d", s.Checkpoint())
 	}
@@ -408,7 +408,7 @@ func TestSchemaChangeWipes(t *testing.T) {
 	s.Close()
 
 	s = openStore(t, dir)
-	defer s.Close()
+	closeAtEnd(t, s)
 	if s.Checkpoint() != 0 {
 		t.Fatalf("checkpoint after schema change = %d", s.Checkpoint())
 	}
@@ -488,7 +488,7 @@ func TestRun(t *testing.T) {
 
 	// A restarted projector subscribes after its checkpoint.
 	s = openStore(t, dir)
-	defer s.Close()
+	closeAtEnd(t, s)
 	log.add(h.cal("alice", "work", &domain.ObjectDeleted{Name: "a.ics"}))
 	cancel, done = run()
 	wait(4)
