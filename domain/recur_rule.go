@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -274,12 +275,19 @@ func (r *rule) skipAhead(dtstart, from time.Time) time.Time {
 }
 
 // feasible reports whether the engine can ever produce an instance after
-// dtstart without looping forever. rrule-go steps HOURLY, MINUTELY and
-// SECONDLY rules until a time matches BYHOUR/BYMINUTE/BYSECOND; when the
-// interval never lands on one (FREQ=HOURLY;INTERVAL=24;BYHOUR=5 from
-// midnight) it never returns. The reachable times of day are those congruent
-// to DTSTART's modulo gcd(interval, day length).
+// dtstart in bounded time. rrule-go has two ways to spin: HOURLY, MINUTELY
+// and SECONDLY rules step until a time matches BYHOUR/BYMINUTE/BYSECOND, and
+// never return when the interval never lands on one
+// (FREQ=HOURLY;INTERVAL=24;BYHOUR=5 from midnight); and a rule whose day
+// filters contradict each other (BYMONTH=2;BYMONTHDAY=30) is stepped period
+// by period to year 9999, a second or more of CPU per query.
 func (r *rule) feasible(dtstart time.Time) bool {
+	return r.timeReachable(dtstart) && r.daysReachable(dtstart)
+}
+
+// timeReachable: the times of day a sub-daily rule can reach are those
+// congruent to DTSTART's modulo gcd(interval, day length).
+func (r *rule) timeReachable(dtstart time.Time) bool {
 	var day, unit int
 	switch r.opt.Freq {
 	case rrule.HOURLY:
@@ -294,26 +302,51 @@ func (r *rule) feasible(dtstart time.Time) bool {
 	g := gcd(r.opt.Interval, day)
 	h, m, s := dtstart.Clock()
 	pos := (h*3600 + m*60 + s) / unit
-	in := func(list []int, v int) bool {
-		if len(list) == 0 {
-			return true
-		}
-		for _, x := range list {
-			if x == v {
-				return true
-			}
-		}
-		return false
-	}
 	for x := pos % g; x < day; x += g {
 		sec := x * unit
-		if in(r.opt.Byhour, sec/3600) &&
-			(unit > 60 || in(r.opt.Byminute, sec/60%60)) &&
-			(unit > 1 || in(r.opt.Bysecond, sec%60)) {
+		if allows(r.opt.Byhour, sec/3600) &&
+			(unit > 60 || allows(r.opt.Byminute, sec/60%60)) &&
+			(unit > 1 || allows(r.opt.Bysecond, sec%60)) {
 			return true
 		}
 	}
 	return false
+}
+
+func allows(list []int, v int) bool {
+	return len(list) == 0 || slices.Contains(list, v)
+}
+
+// daysReachable runs the rule once from a date 400·k years later — the
+// Gregorian calendar repeats every 400 years, in weekdays too, and every
+// period length divides that span — close enough to rrule-go's year 9999
+// stop that an impossible rule gives up after at most 800 years. A single
+// day filter always matches some day, so only combinations and BYSETPOS are
+// probed.
+func (r *rule) daysReachable(dtstart time.Time) bool {
+	o := r.opt
+	filters := 0
+	for _, n := range []int{len(o.Bymonth), len(o.Bymonthday), len(o.Byyearday), len(o.Byweekno), len(o.Byweekday)} {
+		if n > 0 {
+			filters++
+		}
+	}
+	if filters < 2 && len(o.Bysetpos) == 0 {
+		return true
+	}
+	y := dtstart.Year()
+	if y < 9600 {
+		y = 9600 - (9600-y)%400
+	}
+	o.Dtstart = dtstart.AddDate(y-dtstart.Year(), 0, 0)
+	o.Until = time.Date(rrule.MAXYEAR, 12, 31, 23, 59, 59, 0, time.UTC)
+	o.Count = 1
+	engine, err := rrule.NewRRule(o)
+	if err != nil {
+		return false
+	}
+	_, ok := engine.Iterator()()
+	return ok
 }
 
 func gcd(a, b int) int {
