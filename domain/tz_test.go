@@ -58,4 +58,3 @@ func TestVTimezoneMatchesIANA(t *testing.T) {
 		}
 	}
 }
-
