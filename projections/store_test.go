@@ -350,6 +350,32 @@ func TestApplyRefusesAnInconsistentLog(t *testing.T) {
 	}
 }
 
+// TestDeletionWithinABatch checks that records after a CalendarDeleted in the
+// same batch no longer see the deleted calendar's committed members.
+func TestDeletionWithinABatch(t *testing.T) {
+	s := newStore(t)
+	h := newHistory(t)
+	apply(t, s,
+		h.cal("alice", "work", &domain.CalendarCreated{Owner: "alice", Name: "work"}),
+		h.cal("alice", "work", put("a.ics", "ua", "A")),
+	)
+	batch := []eventlog.Record{
+		h.cal("alice", "work", &domain.CalendarDeleted{}),
+		h.cal("alice", "work", &domain.CalendarCreated{Owner: "alice", Name: "work"}),
+	}
+	bad := h.cal("alice", "work", &domain.ObjectDeleted{Name: "a.ics"})
+	if err := s.Apply(append(batch, bad)); err == nil {
+		t.Fatal("deleted an object that went with its calendar")
+	}
+	good := bad
+	good.Type, good.SchemaVersion, good.Data, _ = domain.Encode(put("b.ics", "ua", "A"))
+	apply(t, s, append(batch, good)...)
+	v := view(t, s)
+	if o, ok, err := v.ObjectByUID("alice", "work", "ua"); !ok || err != nil || o.Name != "b.ics" {
+		t.Fatalf("ObjectByUID = %+v, %v, %v", o, ok, err)
+	}
+}
+
 func TestApplySkipsWhatItHasSeen(t *testing.T) {
 	s := newStore(t)
 	h := newHistory(t)
