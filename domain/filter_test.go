@@ -322,3 +322,26 @@ func TestRecurringMatches(t *testing.T) {
 		t.Error("floating in Los Angeles is 2 January UTC")
 	}
 }
+
+// TestExpandAppendixB is RFC 4791 §7.8.3: abcd2 expanded over 3–5 January
+// 2006 gives the 3 January instance and the "bis" override, in UTC.
+func TestExpandAppendixB(t *testing.T) {
+	objs := loadAppendixB(t)
+	data, err := ExpandObject(objs["abcd2.ics"], *tr("20060103T000000Z", "20060105T000000Z"), nil, ExpandLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"BEGIN:VCALENDAR", "PRODID:-//Example Corp.//CalDAV Client//EN", "VERSION:2.0",
+		"BEGIN:VEVENT", "DTSTAMP:20060206T001121Z", "DTSTART:20060103T170000Z", "DURATION:PT1H",
+		"RECURRENCE-ID:20060103T170000Z", "SUMMARY:Event #2", "UID:00959BC664CA650E933C892C@example.com", "END:VEVENT",
+		"BEGIN:VEVENT", "DTSTAMP:20060206T001121Z", "DTSTART:20060104T190000Z", "DURATION:PT1H",
+		"RECURRENCE-ID:20060104T170000Z", "SUMMARY:Event #2 bis", "UID:00959BC664CA650E933C892C@example.com", "END:VEVENT",
+		"END:VCALENDAR", ""}, "\r\n")
+	if string(data) != want {
+		t.Errorf("got\n%s\nwant\n%s", data, want)
+	}
+	if _, err := ParseObject(data); err != nil {
+		t.Errorf("expanded data does not parse: %v", err)
+	}
+}
