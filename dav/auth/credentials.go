@@ -17,6 +17,12 @@ import (
 // so a longer password is refused rather than half-checked.
 const MaxPasswordLen = 72
 
+// Cost is the bcrypt cost of hashes made from now on. bcrypt records the
+// cost in each hash, so changing it never invalidates stored passwords.
+// Tests of other packages lower it to keep the race detector's slowdown of
+// bcrypt (about tenfold) out of their run time.
+var Cost = bcrypt.DefaultCost
+
 // recheckInterval bounds how often a reader stats the file to notice a
 // change written by another process (the CLI while the server runs).
 const recheckInterval = time.Second
@@ -33,7 +39,6 @@ type credentialsFile struct {
 // atomically, readers reload it when its identity, size or mtime changes.
 type Credentials struct {
 	path string
-	cost int
 
 	dummyOnce sync.Once
 	dummy     []byte
@@ -48,7 +53,7 @@ type Credentials struct {
 // OpenCredentials loads the store at path; a missing file is an empty store
 // (it is created by the first Set).
 func OpenCredentials(path string) (*Credentials, error) {
-	c := &Credentials{path: path, cost: bcrypt.DefaultCost}
+	c := &Credentials{path: path}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.load(); err != nil {
@@ -132,11 +137,10 @@ func (c *Credentials) Has(name string) bool {
 
 // dummyHash is compared against when the user is unknown, so that an
 // unknown name costs as much time as a wrong password and names cannot be
-// probed by timing. It is made on first use (CLI commands never need it) at
-// the store's own cost.
+// probed by timing. It is made on first use: CLI commands never need it.
 func (c *Credentials) dummyHash() []byte {
 	c.dummyOnce.Do(func() {
-		c.dummy, _ = bcrypt.GenerateFromPassword([]byte("kalends-no-such-user"), c.cost)
+		c.dummy, _ = bcrypt.GenerateFromPassword([]byte("kalends-no-such-user"), Cost)
 	})
 	return c.dummy
 }
@@ -175,7 +179,7 @@ func (c *Credentials) Set(name, password string) error {
 	if len(password) > MaxPasswordLen {
 		return fmt.Errorf("auth: password longer than %d bytes", MaxPasswordLen)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), c.cost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), Cost)
 	if err != nil {
 		return fmt.Errorf("auth: hash password: %w", err)
 	}

@@ -10,15 +10,18 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// openTest opens a store with the cheapest bcrypt cost: the tests check
-// behaviour, not hashing strength.
+// The tests check behaviour, not hashing strength.
+func TestMain(m *testing.M) {
+	Cost = bcrypt.MinCost
+	os.Exit(m.Run())
+}
+
 func openTest(t *testing.T, path string) *Credentials {
 	t.Helper()
 	c, err := OpenCredentials(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.cost = bcrypt.MinCost
 	return c
 }
 
