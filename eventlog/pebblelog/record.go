@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/kalends/kalends/eventlog"
@@ -146,15 +147,16 @@ func (d *decoder) decode(pos eventlog.Position, v []byte, r *eventlog.Record) er
 	copy(r.PrevHash[:], d.raw(32))
 	copy(r.Hash[:], d.raw(32))
 	r.Type = d.interned(d.bytes(), &d.typ)
-	r.SchemaVersion = uint16(d.uvarint())
+	schema := d.uvarint()
+	r.SchemaVersion = uint16(schema)
 	r.Data = append([]byte(nil), d.bytes()...)
 	m := &r.Meta
 	for _, s := range [...]*string{&m.Principal, &m.OnBehalfOf, &m.RequestID, &m.UserAgent, &m.RemoteAddr} {
 		*s = string(d.bytes())
 	}
-	sec := d.varint()
-	m.Time = time.Unix(sec, int64(d.uvarint())).UTC()
-	if d.err != nil || len(d.b) != 0 {
+	sec, nsec := d.varint(), d.uvarint()
+	m.Time = time.Unix(sec, int64(nsec)).UTC()
+	if d.err != nil || len(d.b) != 0 || schema > math.MaxUint16 || nsec >= 1e9 {
 		return fmt.Errorf("%w at position %d", errCorrupt, pos)
 	}
 	return nil
