@@ -1,6 +1,7 @@
 package dav
 
 import (
+	"cmp"
 	"encoding/xml"
 	"net/http"
 	"strconv"
@@ -62,6 +63,7 @@ const readPrivileges = "<D:privilege><D:read/></D:privilege><D:privilege><D:read
 // calendarReports are the REPORTs a calendar answers.
 const calendarReports = "<D:supported-report><D:report><C:calendar-multiget/></D:report></D:supported-report>" +
 	"<D:supported-report><D:report><C:calendar-query/></D:report></D:supported-report>" +
+	"<D:supported-report><D:report><C:free-busy-query/></D:report></D:supported-report>" +
 	"<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>"
 
 func init() {
@@ -80,7 +82,7 @@ func init() {
 	register(nsDAV, "displayname", inAllprop, settable, func(s *server, res *resource) (string, bool) {
 		switch res.t.kind {
 		case kindPrincipal:
-			return escapeString(cmpOr(res.principal.DisplayName, res.principal.Name)), true
+			return escapeString(cmp.Or(res.principal.DisplayName, res.principal.Name)), true
 		case kindCalendar:
 			if p, ok := res.cal.Prop(nsDAV, "displayname"); ok {
 				return p.XML, true
@@ -176,6 +178,17 @@ func init() {
 	register(nsCalDAV, "max-resource-size", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
 		return strconv.Itoa(s.cfg.Limits.MaxResourceSize), res.t.kind == kindCalendar && s.cfg.Limits.MaxResourceSize > 0
 	})
+	// Kalends evaluates every date iCalendar can write, so the bounds are
+	// iCalendar's own; max-instances is the expansion cap queries enforce.
+	register(nsCalDAV, "min-date-time", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
+		return "00010101T000000Z", res.t.kind == kindCalendar
+	})
+	register(nsCalDAV, "max-date-time", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
+		return "99991231T235959Z", res.t.kind == kindCalendar
+	})
+	register(nsCalDAV, "max-instances", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
+		return strconv.Itoa(cmp.Or(s.cfg.Limits.MaxInstances, domain.DefaultMaxInstances)), res.t.kind == kindCalendar
+	})
 	register(nsCalDAV, "schedule-calendar-transp", notInAllprop, settable, func(s *server, res *resource) (string, bool) {
 		if res.t.kind != kindCalendar {
 			return "", false
@@ -185,13 +198,6 @@ func init() {
 		}
 		return "<C:opaque/>", true // RFC 6638 §9.1: the default
 	})
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func objectContentType(component string) string {

@@ -2,6 +2,7 @@ package dav
 
 import (
 	"encoding/xml"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -168,7 +169,10 @@ func zoneOfVTimezone(text string) *time.Location {
 }
 
 func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target, root *node) error {
-	names := reportProps(root)
+	rr, err := s.parseReportRequest(root)
+	if err != nil {
+		return err
+	}
 	filterNode := root.child(nsCalDAV, "filter")
 	if filterNode == nil || filterNode.child(nsCalDAV, "comp-filter") == nil {
 		return invalidFilter("calendar-query needs a filter with a comp-filter")
@@ -190,49 +194,125 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	if err != nil {
 		return err
 	}
-	floating := floatingZone(root, res.cal)
-	wantData := containsName(names, calendarDataName)
+	rr.floating = floatingZone(root, res.cal)
 	compName, cheap := componentOnly(&filter)
-	match := func(o projections.Object) (bool, error) {
-		if filter.Name != "VCALENDAR" {
-			return false, nil
-		}
-		if cheap {
-			return compName == "" || compName == o.Component, nil
-		}
-		obj, err := domain.ParseObject([]byte(o.Data))
-		if err != nil {
-			return false, err
-		}
-		return domain.MatchObject(obj, &filter, floating, domain.ExpandLimits{})
+	// Matching and rendering happen before the 207 is committed, so that a
+	// query that breaks a limit is refused with its precondition rather
+	// than cut off.
+	type hit struct {
+		obj  projections.Object
+		data string
 	}
-	// Matching happens before the 207 is committed, so that a query that
-	// breaks a limit is refused with its precondition rather than cut off.
-	var hits []projections.Object
+	var hits []hit
 	collect := func(o projections.Object) error {
-		ok, err := match(o)
-		if ok {
-			if !wantData {
-				o.Data = ""
+		ok := filter.Name == "VCALENDAR" && (compName == "" || compName == o.Component)
+		if ok && !cheap {
+			obj, err := domain.ParseObject([]byte(o.Data))
+			if err != nil {
+				return err
 			}
-			hits = append(hits, o)
+			if ok, err = domain.MatchObject(obj, &filter, rr.floating, rr.limits); err != nil {
+				return err
+			}
 		}
-		return err
+		if !ok {
+			return nil
+		}
+		h := hit{obj: o}
+		if rr.wantData {
+			var err error
+			if h.data, err = rr.calendarData(o); err != nil {
+				return err
+			}
+		}
+		h.obj.Data = ""
+		hits = append(hits, h)
+		return nil
 	}
 	if t.kind == kindObject {
 		err = collect(res.obj)
 	} else if d == 1 {
-		err = v.Objects(t.owner, t.cal, wantData || !cheap, collect)
+		err = v.Objects(t.owner, t.cal, rr.wantData || !cheap, collect)
 	}
 	if err != nil {
 		return withHrefs(err, t)
 	}
 	ms := startMultistatus(w, "multistatus")
 	child := &resource{me: res.me, principal: res.principal, cal: res.cal}
-	for _, o := range hits {
-		child.t = target{kind: kindObject, owner: t.owner, cal: t.cal, obj: o.Name}
-		child.obj = o
-		ms.response(child.t.href(), s.objectProps(child, names))
+	for _, h := range hits {
+		child.t = target{kind: kindObject, owner: t.owner, cal: t.cal, obj: h.obj.Name}
+		child.obj = h.obj
+		stats := s.propsFor(child, rr.names)
+		if rr.wantData {
+			stats = withCalendarData(stats, h.data, nil)
+		}
+		ms.response(child.t.href(), stats)
 	}
 	return ms.close("multistatus", "")
+}
+
+// freeBusyQuery answers RFC 4791 §7.10: one VFREEBUSY of the calendar's busy
+// time in the range, and nothing else about the events. A calendar marked
+// transparent (schedule-calendar-transp) contributes nothing (RFC 6638 §9.1).
+func (s *server) freeBusyQuery(w http.ResponseWriter, r *http.Request, t target, root *node) error {
+	trNode := root.child(nsCalDAV, "time-range")
+	if trNode == nil {
+		return errStatus(http.StatusBadRequest, "free-busy-query needs a time-range")
+	}
+	tr, err := parseTimeRange(trNode)
+	if err != nil {
+		return err
+	}
+	if tr.Start.IsZero() || tr.End.IsZero() {
+		return invalidFilter("free-busy-query needs a start and an end")
+	}
+	v := s.cfg.Store.View()
+	defer v.Close()
+	res, err := s.load(v, t, info(r).principal)
+	if err != nil {
+		return err
+	}
+	floating := floatingZone(root, res.cal)
+	lim := domain.ExpandLimits{MaxInstances: s.cfg.Limits.MaxInstances}
+	var busy []domain.BusyPeriod
+	if transp, _ := res.storedProp(xml.Name{Space: nsCalDAV, Local: "schedule-calendar-transp"}); !strings.Contains(transp, "transparent") {
+		err = v.Objects(t.owner, t.cal, true, func(o projections.Object) error {
+			if o.Component != "VEVENT" && o.Component != "VFREEBUSY" {
+				return nil
+			}
+			obj, err := domain.ParseObject([]byte(o.Data))
+			if err != nil {
+				return err
+			}
+			periods, err := domain.BusyPeriods(obj, *tr, floating, lim)
+			busy = append(busy, periods...)
+			return err
+		})
+		if err != nil {
+			return withHrefs(err, t)
+		}
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, err = io.WriteString(w, freeBusyCalendar(*tr, domain.MergeBusy(busy), time.Now()))
+	return err
+}
+
+// freeBusyCalendar renders busy periods as the VCALENDAR of a
+// free-busy-query answer.
+func freeBusyCalendar(tr domain.TimeRange, busy []domain.BusyPeriod, now time.Time) string {
+	const utcFormat = "20060102T150405Z"
+	var b strings.Builder
+	b.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kalends//CalDAV Server//EN\r\nBEGIN:VFREEBUSY\r\n")
+	b.WriteString("DTSTAMP:" + now.UTC().Format(utcFormat) + "\r\n")
+	b.WriteString("DTSTART:" + tr.Start.UTC().Format(utcFormat) + "\r\nDTEND:" + tr.End.UTC().Format(utcFormat) + "\r\n")
+	for _, p := range busy {
+		b.WriteString("FREEBUSY")
+		if p.Type != domain.FBBusy {
+			b.WriteString(";FBTYPE=" + p.Type)
+		}
+		b.WriteString(":" + p.Start.UTC().Format(utcFormat) + "/" + p.End.UTC().Format(utcFormat) + "\r\n")
+	}
+	b.WriteString("END:VFREEBUSY\r\nEND:VCALENDAR\r\n")
+	return b.String()
 }

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
 	"github.com/kalends/kalends/projections"
 )
@@ -28,40 +30,139 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, t target) error 
 		return s.syncCollection(w, r, t, root)
 	case root.is(nsCalDAV, "calendar-query") && (t.kind == kindCalendar || t.kind == kindObject):
 		return s.calendarQuery(w, r, t, root)
+	case root.is(nsCalDAV, "free-busy-query") && t.kind == kindCalendar:
+		return s.freeBusyQuery(w, r, t, root)
 	}
 	return errCondition(http.StatusForbidden, nsDAV, "supported-report", "unsupported REPORT "+root.Name.Local+" here")
 }
 
-// reportProps reads the DAV:prop of a REPORT body.
-func reportProps(root *node) []xml.Name {
-	if p := root.child(nsDAV, "prop"); p != nil {
-		return childNames(p)
-	}
-	return []xml.Name{{Space: nsDAV, Local: "getetag"}}
+// reportRequest is the DAV:prop of a REPORT body, with what its
+// CALDAV:calendar-data asks for.
+type reportRequest struct {
+	names    []xml.Name
+	wantData bool
+	data     domain.DataSelection
+	floating *time.Location
+	limits   domain.ExpandLimits
 }
 
-// objectProps answers the requested properties of one object; calendar-data
-// is the object's text (the object must have been read with its data).
-func (s *server) objectProps(res *resource, names []xml.Name) []propstat {
-	stats := s.propsFor(res, names)
+func (s *server) parseReportRequest(root *node) (reportRequest, error) {
+	rr := reportRequest{names: []xml.Name{{Space: nsDAV, Local: "getetag"}}, floating: time.UTC,
+		limits: domain.ExpandLimits{MaxInstances: s.cfg.Limits.MaxInstances}}
+	p := root.child(nsDAV, "prop")
+	if p == nil {
+		return rr, nil
+	}
+	rr.names = childNames(p)
+	cd := p.child(nsCalDAV, "calendar-data")
+	if cd == nil {
+		return rr, nil
+	}
+	rr.wantData = true
+	var err error
+	rr.data, err = parseDataSelection(cd)
+	return rr, err
+}
+
+// parseDataSelection reads a CALDAV:calendar-data request element (RFC
+// 4791 §9.6).
+func parseDataSelection(cd *node) (domain.DataSelection, error) {
+	var sel domain.DataSelection
+	if ct := cd.attr("content-type"); ct != "" && ct != "text/calendar" {
+		return sel, errCondition(http.StatusForbidden, nsCalDAV, "supported-calendar-data", "only text/calendar is served")
+	}
+	var err error
+	for _, c := range cd.Children {
+		switch {
+		case c.is(nsCalDAV, "comp"):
+			comp := parseCompSelection(c)
+			sel.Comp = &comp
+		case c.is(nsCalDAV, "expand"):
+			sel.Expand, err = parseTimeRange(c)
+		case c.is(nsCalDAV, "limit-recurrence-set"):
+			sel.LimitRecurrenceSet, err = parseTimeRange(c)
+		case c.is(nsCalDAV, "limit-freebusy-set"):
+			sel.LimitFreeBusySet, err = parseTimeRange(c)
+		}
+		if err != nil {
+			return sel, err
+		}
+	}
+	return sel, nil
+}
+
+func parseCompSelection(n *node) domain.CompSelection {
+	cs := domain.CompSelection{Name: strings.ToUpper(n.attr("name"))}
+	for _, c := range n.Children {
+		switch {
+		case c.is(nsCalDAV, "allprop"):
+			cs.AllProps = true
+		case c.is(nsCalDAV, "allcomp"):
+			cs.AllComps = true
+		case c.is(nsCalDAV, "prop"):
+			cs.Props = append(cs.Props, domain.PropSelection{Name: c.attr("name"), NoValue: strings.EqualFold(c.attr("novalue"), "yes")})
+		case c.is(nsCalDAV, "comp"):
+			cs.Comps = append(cs.Comps, parseCompSelection(c))
+		}
+	}
+	return cs
+}
+
+// calendarData renders an object's calendar-data as rr asks (the object
+// must have been read with its data).
+func (rr *reportRequest) calendarData(o projections.Object) (string, error) {
+	if rr.data.IsZero() {
+		return o.Data, nil
+	}
+	b, err := domain.SelectCalendarData([]byte(o.Data), rr.data, rr.floating, rr.limits)
+	return string(b), err
+}
+
+// objectProps answers the requested properties of one object. A
+// calendar-data that cannot be rendered (an expansion over the instance
+// limit) fails in its own propstat rather than the whole multistatus.
+func (s *server) objectProps(res *resource, rr *reportRequest) []propstat {
+	stats := s.propsFor(res, rr.names)
+	if !rr.wantData {
+		return stats
+	}
+	data, err := rr.calendarData(res.obj)
+	return withCalendarData(stats, data, err)
+}
+
+// withCalendarData moves calendar-data out of the 404 propstat, where
+// propsFor put it, into the 200 one with its rendered value, or into a 403
+// one naming the precondition that stopped it.
+func withCalendarData(stats []propstat, data string, err error) []propstat {
 	for i, p := range stats[1].props {
 		if (xml.Name{Space: p.space, Local: p.local}) == calendarDataName {
 			stats[1].props = append(stats[1].props[:i], stats[1].props[i+1:]...)
-			stats[0].props = append(stats[0].props, propEntry{nsCalDAV, "calendar-data", escapeString(res.obj.Data)})
 			break
 		}
 	}
-	return stats
+	if err == nil {
+		stats[0].props = append(stats[0].props, propEntry{nsCalDAV, "calendar-data", escapeString(data)})
+		return stats
+	}
+	failed := propstat{status: http.StatusForbidden, props: []propEntry{{space: nsCalDAV, local: "calendar-data"}}}
+	if de := fromDomain(err, nil); de != nil && de.local != "" {
+		failed.errInner = "<" + prefixed(de.space, de.local) + "/>"
+	}
+	return append(stats, failed)
 }
 
 func (s *server) multiget(w http.ResponseWriter, r *http.Request, t target, root *node) error {
-	names := reportProps(root)
+	rr, err := s.parseReportRequest(root)
+	if err != nil {
+		return err
+	}
 	v := s.cfg.Store.View()
 	defer v.Close()
 	calRes, err := s.load(v, t, info(r).principal)
 	if err != nil {
 		return err
 	}
+	rr.floating = floatingZone(root, calRes.cal)
 	ms := startMultistatus(w, "multistatus")
 	for _, h := range root.Children {
 		if !h.is(nsDAV, "href") {
@@ -82,7 +183,7 @@ func (s *server) multiget(w http.ResponseWriter, r *http.Request, t target, root
 			continue
 		}
 		res := &resource{t: ot, me: calRes.me, principal: calRes.principal, cal: calRes.cal, obj: obj}
-		ms.response(ot.href(), s.objectProps(res, names))
+		ms.response(ot.href(), s.objectProps(res, &rr))
 	}
 	return ms.close("multistatus", "")
 }
@@ -129,7 +230,10 @@ var errStopIteration = errors.New("stop")
 // truncate to `limit` in revision order, and the 507 token resumes exactly
 // where the answer stopped.
 func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target, root *node) error {
-	names := reportProps(root)
+	rr, err := s.parseReportRequest(root)
+	if err != nil {
+		return err
+	}
 	limit := 0
 	if l := root.child(nsDAV, "limit"); l != nil {
 		if n := l.child(nsDAV, "nresults"); n != nil {
@@ -152,6 +256,7 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 		return err
 	}
 	cal := calRes.cal
+	rr.floating = floatingZone(root, cal)
 	after, initial := cal.Incarnation, true
 	if tok := root.child(nsDAV, "sync-token"); tok != nil && strings.TrimSpace(tok.Text) != "" {
 		if after, err = parseSyncToken(strings.TrimSpace(tok.Text), cal); err != nil {
@@ -183,7 +288,7 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 		}
 		child.t = target{kind: kindObject, owner: t.owner, cal: t.cal, obj: c.Name}
 		child.obj = obj
-		ms.response(href, s.objectProps(child, names))
+		ms.response(href, s.objectProps(child, &rr))
 		reached = c.Revision
 		return nil
 	})

@@ -22,6 +22,9 @@ type Limits struct {
 	// MaxResourceSize is the largest calendar object, in bytes (RFC 4791
 	// max-resource-size).
 	MaxResourceSize int
+	// MaxInstances caps the recurrence instances one query may examine per
+	// object (RFC 4791 max-instances); 0 means DefaultMaxInstances.
+	MaxInstances int
 }
 
 // CalendarInfo is what decisions need to know about a calendar.

@@ -17,6 +17,17 @@ import (
 // them any more. The output is deterministic (properties and parameters in
 // name order), so replay reproduces it byte for byte.
 func ExpandObject(obj *Object, tr TimeRange, floating *time.Location, lim ExpandLimits) ([]byte, error) {
+	out, err := expanded(obj, tr, floating, lim)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	writeComponent(&b, out)
+	return b.Bytes(), nil
+}
+
+// expanded is ExpandObject's VCALENDAR before serialisation.
+func expanded(obj *Object, tr TimeRange, floating *time.Location, lim ExpandLimits) (*ical.Component, error) {
 	ins, err := obj.Instances(tr, floating, lim)
 	if err != nil {
 		return nil, err
@@ -30,9 +41,7 @@ func ExpandObject(obj *Object, tr TimeRange, floating *time.Location, lim Expand
 			out.Children = append(out.Children, c)
 		}
 	}
-	var b bytes.Buffer
-	writeComponent(&b, out)
-	return b.Bytes(), nil
+	return out, nil
 }
 
 // expandInstance is the component of one instance, standing alone.

@@ -24,8 +24,9 @@ var update = flag.Bool("update", false, "rewrite golden files with the server's 
 //	                              (blank line)
 //	expected body
 //
-// Lines starting with "#" before a ">>>" are comments. Dates in bodies and
-// headers are replaced by <DATE> before comparing, so files stay stable.
+// Lines starting with "#" before a ">>>" are comments. HTTP dates and
+// answer DTSTAMPs are replaced by placeholders before comparing, so files
+// stay stable.
 // With -update the file is rewritten with the actual answers.
 func RunGolden(t *testing.T, s *Server, path string) {
 	t.Helper()
@@ -84,12 +85,21 @@ type exchange struct {
 	wantBody    string
 }
 
-var httpDate = regexp.MustCompile(`[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT`)
+var (
+	httpDate = regexp.MustCompile(`[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT`)
+	// A free-busy answer is stamped with the time of the answer. Stored
+	// objects' DTSTAMPs are normalized too: harmless, both sides are.
+	answerStamp = regexp.MustCompile(`DTSTAMP:\d{8}T\d{6}Z`)
+)
 
-func normalize(s string) string { return httpDate.ReplaceAllString(s, "<DATE>") }
+func normalize(s string) string {
+	s = httpDate.ReplaceAllString(s, "<DATE>")
+	return answerStamp.ReplaceAllString(s, "DTSTAMP:<NOW>")
+}
 
 func parseGolden(t *testing.T, text string) []exchange {
 	var exs []exchange
+	pendingComment := ""
 	blocks := strings.Split(text, "\n>>> ")
 	for i, b := range blocks {
 		if i == 0 {
@@ -103,11 +113,12 @@ func parseGolden(t *testing.T, text string) []exchange {
 			t.Fatalf("golden exchange %d has no <<< response", i)
 		}
 		var ex exchange
-		ex.raw = ">>> " + reqPart + "\n"
+		ex.raw = pendingComment + ">>> " + reqPart + "\n"
 		ex.req = parseGoldenRequest(t, reqPart)
 		statusLine, rest, _ := strings.Cut(respPart, "\n")
 		ex.wantStatus = strings.TrimSpace(statusLine)
 		ex.wantHeaders, ex.wantBody = splitHead(rest)
+		ex.wantBody, pendingComment = splitTrailingComment(ex.wantBody)
 		exs = append(exs, ex)
 	}
 	return exs
@@ -148,4 +159,18 @@ func splitHead(text string) (headers []string, body string) {
 		headers = append(headers, line)
 	}
 	return headers, text
+}
+
+// splitTrailingComment separates the "#" lines that end a response body:
+// they describe the next exchange.
+func splitTrailingComment(body string) (rest, comment string) {
+	lines := strings.Split(strings.TrimRight(body, "\n"), "\n")
+	i := len(lines)
+	for i > 0 && strings.HasPrefix(lines[i-1], "#") {
+		i--
+	}
+	if i == len(lines) {
+		return body, ""
+	}
+	return strings.Join(lines[:i], "\n") + "\n", strings.Join(lines[i:], "\n") + "\n"
 }

@@ -1,0 +1,81 @@
+package domain
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const weeklyWithOverride = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\n" +
+	"BEGIN:VEVENT\r\nUID:w1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\n" +
+	"RRULE:FREQ=WEEKLY;COUNT=10\r\nSUMMARY:Weekly\r\nDESCRIPTION:long text\r\nEND:VEVENT\r\n" +
+	"BEGIN:VEVENT\r\nUID:w1\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID:20260112T090000Z\r\nDTSTART:20260112T140000Z\r\n" +
+	"DTEND:20260112T150000Z\r\nSUMMARY:Moved\r\nEND:VEVENT\r\n" +
+	"BEGIN:VEVENT\r\nUID:w1\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID:20260223T090000Z\r\nDTSTART:20260223T110000Z\r\n" +
+	"DTEND:20260223T120000Z\r\nSUMMARY:Late\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+
+func TestSelectCalendarData(t *testing.T) {
+	jan := &TimeRange{Start: utc("20260110T000000Z"), End: utc("20260120T000000Z")}
+	cases := []struct {
+		name      string
+		sel       DataSelection
+		contains  []string
+		lacks     []string
+		unchanged bool
+	}{
+		{name: "zero selection returns the stored bytes", unchanged: true},
+		{
+			name: "comp and prop subsets (RFC 4791 §9.6.1)",
+			sel: DataSelection{Comp: &CompSelection{Name: "VCALENDAR", Props: []PropSelection{{Name: "VERSION"}},
+				Comps: []CompSelection{{Name: "VEVENT", Props: []PropSelection{{Name: "SUMMARY"}, {Name: "UID"}, {Name: "DESCRIPTION", NoValue: true}}}}}},
+			contains: []string{"VERSION:2.0", "SUMMARY:Weekly", "SUMMARY:Moved", "UID:w1", "DESCRIPTION:\r\n"},
+			lacks:    []string{"PRODID", "DTSTART", "RRULE", "long text"},
+		},
+		{
+			name: "expand gives UTC instances without recurrence properties (§9.6.5)",
+			sel:  DataSelection{Expand: jan},
+			contains: []string{"RECURRENCE-ID:20260112T090000Z", "DTSTART:20260112T140000Z", "SUMMARY:Moved",
+				"RECURRENCE-ID:20260119T090000Z", "DTSTART:20260119T090000Z"},
+			lacks: []string{"RRULE", "SUMMARY:Late", "20260105"},
+		},
+		{
+			name:     "limit-recurrence-set keeps the master and the overrides in range (§9.6.6)",
+			sel:      DataSelection{LimitRecurrenceSet: jan},
+			contains: []string{"RRULE:FREQ=WEEKLY;COUNT=10", "SUMMARY:Moved"},
+			lacks:    []string{"SUMMARY:Late"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := SelectCalendarData([]byte(weeklyWithOverride), c.sel, time.UTC, ExpandLimits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.unchanged && string(got) != weeklyWithOverride {
+				t.Fatalf("stored text changed:\n%s", got)
+			}
+			for _, s := range c.contains {
+				if !strings.Contains(string(got), s) {
+					t.Errorf("missing %q in\n%s", s, got)
+				}
+			}
+			for _, s := range c.lacks {
+				if strings.Contains(string(got), s) {
+					t.Errorf("unexpected %q in\n%s", s, got)
+				}
+			}
+		})
+	}
+}
+
+func TestLimitFreeBusySet(t *testing.T) {
+	data := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VFREEBUSY\r\nUID:fb\r\nDTSTAMP:20260101T000000Z\r\n" +
+		"FREEBUSY:20260105T090000Z/20260105T100000Z\r\nFREEBUSY:20260301T090000Z/PT1H\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n"
+	got, err := SelectCalendarData([]byte(data), DataSelection{LimitFreeBusySet: &TimeRange{Start: utc("20260101T000000Z"), End: utc("20260201T000000Z")}}, time.UTC, ExpandLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(got), "20260105T090000Z/20260105T100000Z") || strings.Contains(string(got), "20260301") {
+		t.Fatalf("limit-freebusy-set:\n%s", got)
+	}
+}
