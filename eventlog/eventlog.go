@@ -108,7 +108,11 @@ func ChainHash(prev [32]byte, stream string, rev Revision, ev Event) [32]byte {
 	for _, s := range []string{m.Principal, m.OnBehalfOf, m.RequestID, m.UserAgent, m.RemoteAddr} {
 		field([]byte(s))
 	}
-	binary.BigEndian.PutUint64(buf[:], uint64(m.Time.UnixNano()))
+	// Seconds and nanoseconds, not UnixNano, which overflows outside the
+	// years 1678–2262 and would let two distinct times hash alike.
+	binary.BigEndian.PutUint64(buf[:], uint64(m.Time.Unix()))
+	h.Write(buf[:])
+	binary.BigEndian.PutUint64(buf[:], uint64(m.Time.Nanosecond()))
 	h.Write(buf[:])
 	var out [32]byte
 	h.Sum(out[:0])
