@@ -271,19 +271,18 @@ func (a *applier) clearCalendar(owner, name string) error {
 }
 
 func (a *applier) putObject(r eventlog.Record, owner, cal string, e *domain.ObjectPut) error {
-	metaKey := memberKey(tagObject, owner, cal, e.Name)
-	old, found, err := a.object(metaKey, e.Name)
+	stateKey, prev, found, err := a.member(owner, cal, e.Name)
 	if err != nil {
 		return err
 	}
-	if found && old.UID != e.UID {
-		if err := a.dropUID(owner, cal, old.UID, e.Name); err != nil {
+	if found && !prev.deleted && prev.uid != e.UID {
+		if err := a.dropUID(owner, cal, prev.uid, e.Name); err != nil {
 			return err
 		}
 	}
 	meta := Object{UID: e.UID, Component: e.Component, ETag: e.ETag, Size: len(e.Data),
 		Modified: r.Meta.Time, Revision: r.Revision}
-	if err := a.set(metaKey, encodeObjectMeta(meta)); err != nil {
+	if err := a.set(memberKey(tagObject, owner, cal, e.Name), encodeObjectMeta(meta)); err != nil {
 		return err
 	}
 	// Bodies are never read back while applying, so they bypass the overlay
@@ -298,36 +297,38 @@ func (a *applier) putObject(r eventlog.Record, owner, cal string, e *domain.Obje
 	if err := a.set(memberKey(tagUID, owner, cal, e.UID), []byte(e.Name)); err != nil {
 		return err
 	}
-	return a.recordChange(owner, cal, e.Name, r.Revision, false)
+	return a.recordChange(owner, cal, e.Name, stateKey, prev, found, memberState{rev: r.Revision, uid: e.UID})
 }
 
 func (a *applier) deleteObject(r eventlog.Record, owner, cal string, e *domain.ObjectDeleted) error {
-	metaKey := memberKey(tagObject, owner, cal, e.Name)
-	old, found, err := a.object(metaKey, e.Name)
+	stateKey, prev, found, err := a.member(owner, cal, e.Name)
 	if err != nil {
 		return err
 	}
-	if !found {
+	if !found || prev.deleted {
 		return fmt.Errorf("%s deletes %q, which does not exist", r.Stream, e.Name)
 	}
-	if err := a.del(metaKey); err != nil {
+	if err := a.del(memberKey(tagObject, owner, cal, e.Name)); err != nil {
 		return err
 	}
 	if err := a.del(memberKey(tagData, owner, cal, e.Name)); err != nil {
 		return err
 	}
-	if err := a.dropUID(owner, cal, old.UID, e.Name); err != nil {
+	if err := a.dropUID(owner, cal, prev.uid, e.Name); err != nil {
 		return err
 	}
-	return a.recordChange(owner, cal, e.Name, r.Revision, true)
+	return a.recordChange(owner, cal, e.Name, stateKey, prev, found, memberState{rev: r.Revision, deleted: true})
 }
 
-func (a *applier) object(metaKey []byte, name string) (o Object, found bool, err error) {
-	found, err = a.get(metaKey, func(v []byte) (err error) {
-		o, err = decodeObjectMeta(name, v)
+// member reads a name's state: one lookup answers whether it is live, which
+// UID it holds and where its change-index entry is.
+func (a *applier) member(owner, cal, name string) (key []byte, st memberState, found bool, err error) {
+	key = memberKey(tagMember, owner, cal, name)
+	found, err = a.get(key, func(v []byte) (err error) {
+		st, err = decodeMemberState(v)
 		return err
 	})
-	return o, found, err
+	return key, st, found, err
 }
 
 // dropUID removes uid from the index unless another name took it over
@@ -341,26 +342,18 @@ func (a *applier) dropUID(owner, cal, uid, name string) error {
 	return a.del(key)
 }
 
-// recordChange makes rev name's only entry in the change index.
-func (a *applier) recordChange(owner, cal, name string, rev eventlog.Revision, deleted bool) error {
-	ptrKey := memberKey(tagChangePtr, owner, cal, name)
-	var prev eventlog.Revision
-	found, err := a.get(ptrKey, func(v []byte) (err error) {
-		prev, err = decodeRevision(v)
-		return err
-	})
-	if err != nil {
-		return err
-	}
+// recordChange makes st the name's state and its change the name's only
+// entry in the change index.
+func (a *applier) recordChange(owner, cal, name string, stateKey []byte, prev memberState, found bool, st memberState) error {
 	if found {
-		if err := a.del(changeKey(owner, cal, prev)); err != nil {
+		if err := a.del(changeKey(owner, cal, prev.rev)); err != nil {
 			return err
 		}
 	}
-	if err := a.set(changeKey(owner, cal, rev), encodeChange(name, deleted)); err != nil {
+	if err := a.set(changeKey(owner, cal, st.rev), encodeChange(name, st.deleted)); err != nil {
 		return err
 	}
-	return a.set(ptrKey, encodeRevision(rev))
+	return a.set(stateKey, encodeMemberState(st))
 }
 
 // flush writes the cached calendar records and the checkpoint.

@@ -182,7 +182,24 @@ func decodeChange(rev eventlog.Revision, v []byte) (Change, error) {
 	return Change{Name: string(d.b), Revision: rev, Deleted: deleted}, nil
 }
 
-func encodeRevision(r eventlog.Revision) []byte { return binary.BigEndian.AppendUint64(nil, uint64(r)) }
+// memberState is what applying a member's next change needs to know of its
+// last one: where its change-index entry is, and the UID it holds if live.
+type memberState struct {
+	rev     eventlog.Revision
+	deleted bool
+	uid     string
+}
+
+func encodeMemberState(st memberState) []byte {
+	return append(enc(binary.BigEndian.AppendUint64(nil, uint64(st.rev))).bool(st.deleted), st.uid...)
+}
+
+func decodeMemberState(v []byte) (memberState, error) {
+	if len(v) < 9 {
+		return memberState{}, errCorrupt
+	}
+	return memberState{rev: eventlog.Revision(binary.BigEndian.Uint64(v)), deleted: v[8] == 1, uid: string(v[9:])}, nil
+}
 
 func decodeRevision(v []byte) (eventlog.Revision, error) {
 	if len(v) != 8 {

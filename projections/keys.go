@@ -21,13 +21,17 @@ import (
 //	'd' owner 0x00 cal 0x00 name            → object data: the raw iCalendar text
 //	'u' owner 0x00 cal 0x00 uid             → name of the object holding uid
 //	'x' owner 0x00 cal 0x00 revision        → change: 1 byte (1 = deleted) + name
-//	'n' owner 0x00 cal 0x00 name            → revision of name's one entry in 'x'
+//	'n' owner 0x00 cal 0x00 name            → member state: revision (8 bytes BE)
+//	                                          of name's one entry in 'x', 1 byte
+//	                                          (1 = deleted), UID if live
 //
 // Metadata and data live in separate tables so that listing a calendar
 // (PROPFIND Depth 1, ETag checks) never reads object bodies. The change index
-// 'x' keeps one entry per name: recording a change looks up the name's
-// pointer in 'n' and deletes the older entry, so a sync from any revision
-// scans only the names changed since, each once, tombstones included.
+// 'x' keeps one entry per name: recording a change looks up the name's state
+// in 'n' and deletes the older entry, so a sync from any revision scans only
+// the names changed since, each once, tombstones included. The state also
+// carries the live UID, so applying a put or delete reads one small key and
+// never the metadata.
 // CalendarDeleted range-deletes the calendar's 'o', 'd', 'u', 'x' and 'n'
 // spans, so the index only ever describes the current incarnation.
 const (
@@ -39,11 +43,11 @@ const (
 	tagData       = 'd'
 	tagUID        = 'u'
 	tagChange     = 'x'
-	tagChangePtr  = 'n'
+	tagMember     = 'n'
 )
 
 // calendarTables are the per-calendar tables that a CalendarDeleted clears.
-var calendarTables = []byte{tagObject, tagData, tagUID, tagChange, tagChangePtr}
+var calendarTables = []byte{tagObject, tagData, tagUID, tagChange, tagMember}
 
 const sep = 0x00
 
