@@ -29,6 +29,7 @@ type config struct {
 	LogFormat       string
 	LogBodies       bool
 	MaxResourceSize int
+	MaxInstances    int
 	DefaultCalendar string
 	ShutdownTimeout time.Duration
 }
@@ -44,7 +45,7 @@ const defaultMaxResourceSize = 1 << 20
 // answers (creating a user then also creates its default calendar).
 var (
 	serveSettings = []string{"data", "listen", "tls-cert", "tls-key", "log-level", "log-format",
-		"log-bodies", "max-resource-size", "default-calendar", "shutdown-timeout"}
+		"log-bodies", "max-resource-size", "max-instances", "default-calendar", "shutdown-timeout"}
 	userSettings = []string{"data", "max-resource-size", "default-calendar"}
 )
 
@@ -69,6 +70,8 @@ func (c *config) register(fs *flag.FlagSet, names []string) {
 			fs.BoolVar(&c.LogBodies, n, false, "log request and response bodies at debug level (for debugging clients)")
 		case "max-resource-size":
 			fs.IntVar(&c.MaxResourceSize, n, defaultMaxResourceSize, "largest calendar object accepted, in bytes")
+		case "max-instances":
+			fs.IntVar(&c.MaxInstances, n, domain.DefaultMaxInstances, "most recurrence instances one query expands per object")
 		case "default-calendar":
 			fs.StringVar(&c.DefaultCalendar, n, "default", `calendar created for every new user ("" for none)`)
 		case "shutdown-timeout":
@@ -174,6 +177,9 @@ func (c *config) validate() error {
 	if c.MaxResourceSize <= 0 {
 		return fmt.Errorf("--max-resource-size %d: must be positive", c.MaxResourceSize)
 	}
+	if c.MaxInstances < 0 {
+		return fmt.Errorf("--max-instances %d: must not be negative", c.MaxInstances)
+	}
 	if c.DefaultCalendar != "" {
 		// The domain's own rule, so that a name it would refuse at every
 		// user creation is refused once, at start.
@@ -185,6 +191,10 @@ func (c *config) validate() error {
 		return errors.New("--shutdown-timeout must not be negative")
 	}
 	return nil
+}
+
+func (c *config) limits() domain.Limits {
+	return domain.Limits{MaxResourceSize: c.MaxResourceSize, MaxInstances: c.MaxInstances}
 }
 
 // tls reports whether the server serves https.

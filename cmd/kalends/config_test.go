@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kalends/kalends/domain"
 )
 
 func envOf(m map[string]string) func(string) (string, bool) {
@@ -71,7 +73,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Data != "./data" || cfg.listenAddr() != "127.0.0.1:8008" || cfg.MaxResourceSize != 1<<20 ||
-		cfg.DefaultCalendar != "default" || cfg.LogLevel != "info" || cfg.LogBodies {
+		cfg.MaxInstances != domain.DefaultMaxInstances || cfg.DefaultCalendar != "default" || cfg.LogLevel != "info" || cfg.LogBodies {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	cfg.TLSCert, cfg.TLSKey = "c.pem", "k.pem"

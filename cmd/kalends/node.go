@@ -9,7 +9,6 @@ import (
 
 	"github.com/kalends/kalends/dav"
 	"github.com/kalends/kalends/dav/auth"
-	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog/pebblelog"
 	"github.com/kalends/kalends/projections"
 	"github.com/rs/zerolog"
@@ -63,7 +62,7 @@ func openNode(c *config, logger zerolog.Logger) (*node, error) {
 		log:     log,
 		store:   store,
 		creds:   creds,
-		backend: dav.NewBackend(log, store, domain.Limits{MaxResourceSize: c.MaxResourceSize}),
+		backend: dav.NewBackend(log, store, c.limits()),
 		logger:  logger,
 	}, nil
 }

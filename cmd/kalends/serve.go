@@ -16,7 +16,6 @@ import (
 
 	"github.com/kalends/kalends/dav"
 	"github.com/kalends/kalends/dav/auth"
-	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/projections"
 	"github.com/rs/zerolog"
 )
@@ -91,7 +90,7 @@ func serve(ctx context.Context, cfg *config, logger zerolog.Logger) (err error) 
 			Store:     n.store,
 			Auth:      auth.NewBasic(n.creds, n.active),
 			Logger:    logger,
-			Limits:    domain.Limits{MaxResourceSize: cfg.MaxResourceSize},
+			Limits:    cfg.limits(),
 			LogBodies: cfg.LogBodies,
 		}),
 		TLSConfig:         tlsConfig,
