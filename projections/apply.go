@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/kalends/kalends/domain"
@@ -366,33 +367,65 @@ func (a *applier) flush(cp eventlog.Position) error {
 	return a.set(checkpointKey, encodePosition(cp))
 }
 
-// decodeAll decodes records on every core: JSON decoding costs more than
-// applying, and each record decodes independently. The first error in log
-// order wins, so the failure reported does not depend on scheduling.
-func decodeAll(records []eventlog.Record) ([]domain.Event, error) {
-	events := make([]domain.Event, len(records))
-	errs := make([]error, len(records))
-	decode := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			r := records[i]
-			events[i], errs[i] = domain.Decode(r.Type, r.SchemaVersion, r.Data)
+// decoder decodes records on every core while the applier consumes them in
+// order: JSON decoding costs about as much as applying, and each record
+// decodes independently. Workers claim chunks in log order, so the chunk the
+// applier needs next is always the first to be worked on.
+type decoder struct {
+	records []eventlog.Record
+	events  []domain.Event
+	errs    []error
+	ready   []chan struct{} // closed when its chunk is decoded
+	next    atomic.Int64    // the next chunk to claim
+	stopped atomic.Bool
+	wg      sync.WaitGroup
+}
+
+// decodeChunk is small enough that the applier starts almost at once, large
+// enough that claiming a chunk costs nothing next to decoding it.
+const decodeChunk = 64
+
+func decode(records []eventlog.Record) *decoder {
+	chunks := (len(records) + decodeChunk - 1) / decodeChunk
+	d := &decoder{
+		records: records,
+		events:  make([]domain.Event, len(records)),
+		errs:    make([]error, len(records)),
+		ready:   make([]chan struct{}, chunks),
+	}
+	for c := range d.ready {
+		d.ready[c] = make(chan struct{})
+	}
+	for range min(runtime.GOMAXPROCS(0), chunks) {
+		d.wg.Go(d.work)
+	}
+	return d
+}
+
+func (d *decoder) work() {
+	for !d.stopped.Load() {
+		c := int(d.next.Add(1) - 1)
+		if c >= len(d.ready) {
+			return
 		}
-	}
-	// Below a few hundred records a goroutine costs more than it saves.
-	const minChunk = 256
-	workers := min(runtime.GOMAXPROCS(0), (len(records)+minChunk-1)/minChunk)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() { decode(w*len(records)/workers, (w+1)*len(records)/workers) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			r := records[i]
-			return nil, fmt.Errorf("projections: decode %s revision %d at position %d: %w", r.Stream, r.Revision, r.Position, err)
+		for i := c * decodeChunk; i < min((c+1)*decodeChunk, len(d.records)); i++ {
+			r := d.records[i]
+			d.events[i], d.errs[i] = domain.Decode(r.Type, r.SchemaVersion, r.Data)
 		}
+		close(d.ready[c])
 	}
-	return events, nil
+}
+
+// event waits for record i to be decoded.
+func (d *decoder) event(i int) (domain.Event, error) {
+	<-d.ready[i/decodeChunk]
+	return d.events[i], d.errs[i]
+}
+
+// stop abandons what is not decoded yet and waits for the workers.
+func (d *decoder) stop() {
+	d.stopped.Store(true)
+	d.wg.Wait()
 }
 
 // reader is what batches, snapshots and the DB share.

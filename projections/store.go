@@ -188,17 +188,19 @@ func (s *Store) Apply(records []eventlog.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	events, err := decodeAll(records)
-	if err != nil {
-		return err
-	}
+	dec := decode(records)
+	defer dec.stop()
 	a := newApplier(s.db)
 	defer a.b.Close()
 	for i, r := range records {
 		if r.Position <= cp {
 			return fmt.Errorf("projections: position %d follows %d", r.Position, cp)
 		}
-		if err := a.apply(r, events[i]); err != nil {
+		ev, err := dec.event(i)
+		if err == nil {
+			err = a.apply(r, ev)
+		}
+		if err != nil {
 			return fmt.Errorf("projections: apply %s revision %d at position %d: %w", r.Stream, r.Revision, r.Position, err)
 		}
 		cp = r.Position
