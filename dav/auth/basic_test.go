@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -13,11 +14,11 @@ import (
 type countingVerifier struct {
 	passwords map[string]string
 	gen       uint64
-	calls     int
+	calls     atomic.Int64
 }
 
 func (v *countingVerifier) Verify(name, password string) bool {
-	v.calls++
+	v.calls.Add(1)
 	pw, ok := v.passwords[name]
 	return ok && pw == password
 }
@@ -81,16 +82,16 @@ func TestBasicCachesVerifiedPasswords(t *testing.T) {
 			t.Fatal("good password refused")
 		}
 	}
-	if v.calls != 1 {
-		t.Fatalf("verifier called %d times for 5 requests, want 1", v.calls)
+	if v.calls.Load() != 1 {
+		t.Fatalf("verifier called %d times for 5 requests, want 1", v.calls.Load())
 	}
 
 	// A wrong password never matches the cached entry, and does not evict it.
 	if _, ok := authWith(t, b, basicHeader("alice", "pwx")); ok {
 		t.Fatal("wrong password accepted from cache")
 	}
-	if _, ok := authWith(t, b, basicHeader("alice", "pw")); !ok || v.calls != 2 {
-		t.Fatalf("after a wrong attempt: ok=%v calls=%d, want the cached entry to hold", ok, v.calls)
+	if _, ok := authWith(t, b, basicHeader("alice", "pw")); !ok || v.calls.Load() != 2 {
+		t.Fatalf("after a wrong attempt: ok=%v calls=%d, want the cached entry to hold", ok, v.calls.Load())
 	}
 
 	// Disabling takes effect at once, cache or not.
@@ -109,10 +110,10 @@ func TestBasicCachesVerifiedPasswords(t *testing.T) {
 	if _, ok := authWith(t, b, basicHeader("alice", "new")); !ok {
 		t.Fatal("new password refused")
 	}
-	calls := v.calls
+	calls := v.calls.Load()
 	now = now.Add(cacheTTL + time.Second)
-	if _, ok := authWith(t, b, basicHeader("alice", "new")); !ok || v.calls != calls+1 {
-		t.Fatalf("expired entry: ok=%v, verifier calls %d → %d, want one more", ok, calls, v.calls)
+	if _, ok := authWith(t, b, basicHeader("alice", "new")); !ok || v.calls.Load() != calls+1 {
+		t.Fatalf("expired entry: ok=%v, verifier calls %d → %d, want one more", ok, calls, v.calls.Load())
 	}
 }
 
@@ -139,4 +140,22 @@ func TestBasicOverCredentialsPasswordChange(t *testing.T) {
 	if _, ok := authWith(t, b, basicHeader("alice", "new")); !ok {
 		t.Fatal("new password refused")
 	}
+}
+
+// BenchmarkBasicCached is the per-request cost of authenticating a client
+// whose password was verified before: it must stay far below the budget of
+// a PUT (the server aims at thousands per second).
+func BenchmarkBasicCached(b *testing.B) {
+	v := &countingVerifier{passwords: map[string]string{"alice": "pw"}}
+	auth := NewBasic(v, func(string) bool { return true })
+	r := httptest.NewRequest("PUT", "/calendars/alice/default/x.ics", nil)
+	r.Header.Set("Authorization", basicHeader("alice", "pw"))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, ok, _ := auth.Authenticate(r); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
 }
