@@ -147,6 +147,10 @@ func asOpError(err error) *opError {
 // is removed first: the caller holds the log's lock, so no live server can
 // own it.
 func listenAdmin(path string) (net.Listener, error) {
+	// sun_path holds 104 bytes on macOS and the BSDs, 108 on Linux.
+	if len(path) >= 104 {
+		return nil, fmt.Errorf("admin socket %s: the path is too long for a Unix socket; use a shorter --data", path)
+	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}

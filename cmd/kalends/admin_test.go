@@ -192,3 +192,14 @@ func TestNoAdminSocketMeansNoServer(t *testing.T) {
 		t.Fatal("a stale socket file answered")
 	}
 }
+
+func TestAdminSocketPathTooLong(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 100))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := listenAdmin(filepath.Join(dir, adminSocket))
+	if err == nil || !strings.Contains(err.Error(), "shorter --data") {
+		t.Fatalf("got %v, want advice to shorten --data", err)
+	}
+}
