@@ -325,7 +325,10 @@ func TestApplyRefusesAnInconsistentLog(t *testing.T) {
 	unknown.Type = "CalendarSharedWithMartians"
 	gap := h.cal("alice", "work", put("a.ics", "ua", "A"))
 	gap.Revision++
+	early := h.cal("alice", "work", put("a.ics", "ua", "A"))
+	early.Position = created.Position - 1
 	cases := map[string][]eventlog.Record{
+		"out of order":   {created, early},
 		"unknown type":   {created, unknown},
 		"revision gap":   {created, gap},
 		"no calendar":    {newHistory(t).cal("alice", "work", put("a.ics", "ua", "A"))},
