@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +12,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kalends/kalends/domain"
+	"github.com/kalends/kalends/eventlog"
+	"github.com/kalends/kalends/eventlog/pebblelog"
 )
 
 // logWatcher collects the server's JSON log lines so that a test can wait
@@ -135,6 +140,27 @@ func TestUserCommandsWithoutServer(t *testing.T) {
 	code, out, errOut := kalends(t, "", "user", "list", "--data", dir)
 	if code != 0 || !strings.Contains(out, "bob") || !strings.Contains(out, "active") || !strings.Contains(out, "Bob") {
 		t.Fatalf("user list: exit %d: %s%s", code, out, errOut)
+	}
+
+	// The CLI recorded itself as the operator in the events it wrote.
+	log, err := pebblelog.Open(filepath.Join(dir, logDir), pebblelog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := 0
+	err = log.ReadStream(context.Background(), domain.PrincipalStream("bob"), 0, func(r eventlog.Record) error {
+		events++
+		m := r.Meta
+		if m.Principal != eventlog.Operator || m.OnBehalfOf != "bob" || m.UserAgent != "kalends-cli" || m.RequestID == "" || m.RemoteAddr != "local" {
+			t.Errorf("%s event metadata %+v", r.Type, m)
+		}
+		return nil
+	})
+	if err := errors.Join(err, log.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if events == 0 {
+		t.Fatal("no events in bob's principal stream")
 	}
 
 	// The projections are derived: a server started on a directory whose

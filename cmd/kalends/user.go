@@ -77,6 +77,9 @@ func runUser(ctx context.Context, args []string, c cli) error {
 		}
 	}
 
+	// Used only when this process writes the events itself; through the
+	// socket, the server records its own view of the request.
+	ctx = withOrigin(ctx, origin{requestID: newRequestID(), userAgent: "kalends-cli", remoteAddr: "local"})
 	ops, done, err := openOperator(ctx, &cfg)
 	if err != nil {
 		return err
@@ -132,7 +135,6 @@ func openOperator(ctx context.Context, cfg *config) (ops userOps, done func() er
 	if client, err := dialAdmin(ctx, filepath.Join(cfg.Data, adminSocket)); err == nil {
 		return client, func() error { client.close(); return nil }, nil
 	}
-	ctx = withOrigin(ctx, origin{requestID: newRequestID(), userAgent: "kalends-cli", remoteAddr: "local"})
 	n, err := openNode(cfg, cfg.logger(os.Stderr))
 	if err != nil {
 		return nil, nil, err
