@@ -1,0 +1,438 @@
+// Command bench is Kalends' load benchmark (`make bench`, or `go run
+// ./bench`). It builds cmd/kalends, starts `kalends serve` as a child
+// process on a loopback port over a fresh data directory, and drives it
+// over HTTP like a load tool: keep-alive clients with Basic auth, N
+// concurrent workers. Phases, each measured on its own:
+//
+//  1. PUT: fill one calendar to -objects realistic events (~1.3 KB, with a
+//     VTIMEZONE, one in four recurring), -concurrency clients;
+//  2. GET of random objects, -concurrency clients;
+//  3. PROPFIND Depth 1 of the whole calendar (getetag, getcontenttype),
+//     serial;
+//  4. calendar-multiget of -multiget random hrefs with calendar-data,
+//     -concurrency clients;
+//  5. sync-collection, serial: initial (getetag), and incremental after
+//     -changes modified objects, at two sizes (-small objects, taken while
+//     filling, and -objects) to show whether it grows with the calendar.
+//
+// Every answer is checked (status 2xx, ETags, member counts, sync deltas of
+// exactly the changed hrefs); any failure counts as an error and makes the
+// exit status 1. The aims of issue 2 are reported as met / not met, for
+// information only: speed is measured here, never asserted by a test.
+//
+// Latency is from sending the request to reading the last byte of the
+// answer. The client runs on the same machine and shares its cores with
+// the server; the output says so, with the conditions of the run.
+//
+// -inprocess runs the server inside this process (assembled from its
+// packages like testkit) so that -cpuprofile can see the server side: each
+// phase writes PREFIX-<phase>.pprof; the client's goroutines carry the
+// pprof label role=client, so `go tool pprof -tagignore role=client`
+// leaves them out. Figures to quote come from the default, child-process
+// mode.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"time"
+)
+
+type options struct {
+	objects, small, concurrency int
+	duration                    time.Duration
+	ops                         int
+	reps, changes, multiget     int
+	keepData, inProcess         bool
+	server, user, pass          string
+	calendar, bin, cpuprofile   string
+	seed                        uint64
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.objects, "objects", 10000, "objects in the calendar")
+	flag.IntVar(&o.small, "small", 1000, "calendar size for the first sync measurement (taken while filling; 0 or >= -objects: skip)")
+	flag.IntVar(&o.concurrency, "concurrency", 8, "concurrent clients for the PUT, GET and multiget phases")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long the GET and multiget phases run")
+	flag.IntVar(&o.ops, "ops", 0, "if > 0, the GET and multiget phases run this many requests instead of -duration")
+	flag.IntVar(&o.reps, "reps", 30, "repetitions of the serial phases (PROPFIND, initial and incremental sync)")
+	flag.IntVar(&o.changes, "changes", 60, "modified objects between two incremental syncs")
+	flag.IntVar(&o.multiget, "multiget", 50, "hrefs per calendar-multiget")
+	flag.BoolVar(&o.keepData, "keep-data", false, "keep the data directory (and the server's log) after the run")
+	flag.BoolVar(&o.inProcess, "inprocess", false, "run the server in this process (for -cpuprofile of the server side)")
+	flag.StringVar(&o.server, "server", "", "URL of an already running server to target instead of starting one (needs -user, -pass)")
+	flag.StringVar(&o.user, "user", "bench", "user name")
+	flag.StringVar(&o.pass, "pass", "", "password (default: a generated one for a server this tool starts)")
+	flag.StringVar(&o.calendar, "calendar", "", "calendar path (default /calendars/USER/default/)")
+	flag.StringVar(&o.bin, "bin", "", "a built kalends binary to start (default: go build ./cmd/kalends)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile per phase to PREFIX-<phase>.pprof (this process: client, and the server with -inprocess)")
+	flag.Uint64Var(&o.seed, "seed", 1, "random seed for the objects each request picks")
+	flag.Parse()
+	if err := bench(o); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func bench(o options) error {
+	if o.objects < 1 || o.concurrency < 1 || o.reps < 1 || o.changes < 1 || o.multiget < 1 {
+		return errors.New("-objects, -concurrency, -reps, -changes and -multiget must be positive")
+	}
+	if o.small >= o.objects {
+		o.small = 0
+	}
+	if o.changes > o.small && o.small > 0 || o.changes > o.objects {
+		return fmt.Errorf("-changes %d is more than the calendar holds", o.changes)
+	}
+	if o.multiget > o.objects {
+		o.multiget = o.objects
+	}
+
+	var tg *target
+	prefix := "ev"
+	switch {
+	case o.server != "":
+		if o.pass == "" {
+			return errors.New("-server needs -user and -pass")
+		}
+		tg = &target{url: o.server, user: o.user, pass: o.pass, stop: func() error { return nil },
+			describe: "already running server at " + o.server + " (its GOMAXPROCS unknown)"}
+		prefix = fmt.Sprintf("bench%x", time.Now().UnixNano()) // apart from earlier runs
+	default:
+		dir, err := os.MkdirTemp("", "kalends-bench-")
+		if err != nil {
+			return err
+		}
+		if o.keepData {
+			defer fmt.Fprintf(os.Stderr, "bench: data kept in %s\n", dir)
+		} else {
+			defer os.RemoveAll(dir)
+		}
+		if o.pass == "" {
+			o.pass = fmt.Sprintf("pw-%x", rand.Uint64())
+		}
+		if o.inProcess {
+			tg, err = startInProcess(dir, o.user, o.pass)
+		} else {
+			tg, err = startChild(o.bin, dir, o.user, o.pass)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	defer func() {
+		if serr := tg.stop(); serr != nil {
+			fmt.Fprintf(os.Stderr, "bench: stopping the server: %v\n", serr)
+		}
+	}()
+	if o.calendar == "" {
+		o.calendar = "/calendars/" + o.user + "/default/"
+	}
+	b := &runner{o: o, c: newClient(tg.url, tg.user, tg.pass, o.calendar, o.concurrency), prefix: prefix,
+		rng: rand.New(rand.NewPCG(o.seed, 2)), rev: make([]int, o.objects)}
+	b.conditions(tg)
+	if err := b.phases(); err != nil {
+		return err
+	}
+	b.report()
+	if n := b.errors(); n > 0 {
+		return fmt.Errorf("%d requests failed or gave wrong answers; first: %v", n, b.firstErr())
+	}
+	return nil
+}
+
+type runner struct {
+	o       options
+	c       *client
+	prefix  string
+	rngMu   sync.Mutex
+	rng     *rand.Rand
+	rev     []int // each object's current revision (0 = as first PUT)
+	base    int   // members the calendar had before the run (-server)
+	results []*result
+	cond    []string
+	objSize int
+}
+
+func (b *runner) intn(n int) int {
+	b.rngMu.Lock()
+	defer b.rngMu.Unlock()
+	return b.rng.IntN(n)
+}
+
+// distinct returns k distinct random object numbers below n.
+func (b *runner) distinct(k, n int) []int {
+	b.rngMu.Lock()
+	defer b.rngMu.Unlock()
+	p := b.rng.Perm(n)
+	return p[:k]
+}
+
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func (b *runner) conditions(tg *target) {
+	b.objSize = len(event(b.prefix, 1, 0))
+	b.cond = []string{
+		fmt.Sprintf("machine: %d cores (%s), %s/%s, %s", runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version()),
+		fmt.Sprintf("server: %s", tg.describe),
+		fmt.Sprintf("client: this process, GOMAXPROCS %d, %d keep-alive HTTP/1.1 clients with Basic auth over loopback", runtime.GOMAXPROCS(0), b.o.concurrency),
+		"the client shares the machine's cores with the server: its CPU time is taken from the server's",
+		fmt.Sprintf("objects: %d in one calendar, ~%d bytes each (VEVENT with VTIMEZONE, 1 in 4 recurring); durable PUTs (fsync, group commit) on the data directory's disk", b.o.objects, b.objSize),
+		fmt.Sprintf("GET and multiget run %s; serial phases %d repetitions; incremental sync after %d modified objects; multiget of %d hrefs with calendar-data", b.limitText(), b.o.reps, b.o.changes, b.o.multiget),
+	}
+	fmt.Println("Kalends load benchmark")
+	for _, c := range b.cond {
+		fmt.Println("  " + c)
+	}
+	fmt.Println()
+}
+
+func (b *runner) limitText() string {
+	if b.o.ops > 0 {
+		return fmt.Sprintf("%d requests each", b.o.ops)
+	}
+	return fmt.Sprintf("%s each", b.o.duration)
+}
+
+func (b *runner) limit() limit { return limit{ops: b.o.ops, dur: b.o.duration} }
+
+// profiled runs one phase, with a CPU profile of it if asked.
+func (b *runner) profiled(name string, f func() error) error {
+	if b.o.cpuprofile == "" {
+		return f()
+	}
+	path := b.o.cpuprofile + "-" + name + ".pprof"
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		return err
+	}
+	err = f()
+	pprof.StopCPUProfile()
+	return err
+}
+
+func (b *runner) record(r *result, size int) {
+	r.size = size
+	b.results = append(b.results, r)
+	fmt.Printf("%-34s %7d ops  %9.0f ops/s  p50 %7s  p90 %7s  p99 %7s  max %7s ms  errors %d\n",
+		r.name+fmt.Sprintf(" @%d", size), len(r.lats), r.opsPerSec(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.max()), r.errors)
+	if r.firstErr != nil {
+		fmt.Printf("    first error: %v\n", r.firstErr)
+	}
+}
+
+func (b *runner) phases() error {
+	// The calendar's members before the run: 0 for a server we started.
+	body, _, err := b.c.propfind()
+	if err != nil {
+		return fmt.Errorf("the calendar %s: %w", b.o.calendar, err)
+	}
+	ms, err := parseMultistatus(body)
+	if err != nil {
+		return err
+	}
+	b.base = ms.members(b.o.calendar)
+
+	put := &result{name: "PUT (fill)", concurrency: b.o.concurrency}
+	fill := func(from, to int) error {
+		return b.profiled(fmt.Sprintf("put-%d", to), func() error {
+			r := run("PUT", b.o.concurrency, limit{ops: to - from}, func(_, seq int) (time.Duration, error) {
+				i := from + seq
+				return b.c.put(b.c.href(b.prefix, i), event(b.prefix, i, 0))
+			})
+			put.add(r)
+			return nil
+		})
+	}
+	if b.o.small > 0 {
+		if err := fill(0, b.o.small); err != nil {
+			return err
+		}
+		if err := b.syncPhase(b.o.small); err != nil {
+			return err
+		}
+		if err := fill(b.o.small, b.o.objects); err != nil {
+			return err
+		}
+	} else if err := fill(0, b.o.objects); err != nil {
+		return err
+	}
+	b.record(put, b.o.objects)
+
+	n := b.o.objects
+	if err := b.profiled("get", func() error {
+		b.record(run("GET", b.o.concurrency, b.limit(), func(_, _ int) (time.Duration, error) {
+			return b.c.get(b.c.href(b.prefix, b.intn(n)), b.objSize-200)
+		}), n)
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	if err := b.profiled("propfind", func() error {
+		r := run("PROPFIND Depth 1 (serial)", 1, limit{ops: b.o.reps}, func(_, _ int) (time.Duration, error) {
+			body, d, err := b.c.propfind()
+			if err != nil {
+				return d, err
+			}
+			ms, err := parseMultistatus(body)
+			if err != nil {
+				return d, err
+			}
+			if got := ms.members(b.o.calendar); got != b.base+n {
+				return d, fmt.Errorf("PROPFIND Depth 1: %d members with an ETag, want %d", got, b.base+n)
+			}
+			return d, nil
+		})
+		b.record(r, n)
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	if err := b.profiled("multiget", func() error {
+		r := run(fmt.Sprintf("calendar-multiget of %d", b.o.multiget), b.o.concurrency, b.limit(), func(_, _ int) (time.Duration, error) {
+			hrefs := make([]string, 0, b.o.multiget)
+			for _, i := range b.distinct(b.o.multiget, n) {
+				hrefs = append(hrefs, b.c.href(b.prefix, i))
+			}
+			body, d, err := b.c.multiget(hrefs)
+			if err != nil {
+				return d, err
+			}
+			// A cheap check, so as not to take much CPU from the server:
+			// one calendar-data per href and no other status than 200.
+			if got := strings.Count(string(body), "BEGIN:VCALENDAR"); got != len(hrefs) {
+				return d, fmt.Errorf("multiget: %d calendar-data in the answer, want %d", got, len(hrefs))
+			}
+			if strings.Contains(string(body), "HTTP/1.1 4") || strings.Contains(string(body), "HTTP/1.1 5") {
+				return d, fmt.Errorf("multiget: an href answered with an error status: %.300s", body)
+			}
+			return d, nil
+		})
+		b.record(r, n)
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	return b.syncPhase(n)
+}
+
+// syncPhase measures sync-collection on a calendar of size objects: the
+// initial sync, -reps times, then -reps rounds of (modify -changes random
+// objects with -concurrency clients; incremental sync from the previous
+// round's token, timed), each delta checked to hold exactly the changed
+// hrefs.
+func (b *runner) syncPhase(size int) error {
+	return b.profiled(fmt.Sprintf("sync-%d", size), func() error {
+		var token string
+		initial := run("sync-collection initial (serial)", 1, limit{ops: b.o.reps}, func(_, _ int) (time.Duration, error) {
+			body, d, err := b.c.syncCollection("")
+			if err != nil {
+				return d, err
+			}
+			ms, err := parseMultistatus(body)
+			if err != nil {
+				return d, err
+			}
+			if got := ms.members(b.o.calendar); got != b.base+size {
+				return d, fmt.Errorf("initial sync: %d members with an ETag, want %d", got, b.base+size)
+			}
+			if ms.SyncToken == "" {
+				return d, errors.New("initial sync: no sync-token")
+			}
+			token = ms.SyncToken
+			return d, nil
+		})
+		b.record(initial, size)
+		if token == "" {
+			return errors.New("no sync token to continue from")
+		}
+
+		modify := &result{name: fmt.Sprintf("PUT (modify %d)", b.o.changes), concurrency: b.o.concurrency}
+		incr := &result{name: fmt.Sprintf("sync-collection incr. of %d (serial)", b.o.changes), concurrency: 1}
+		for range b.o.reps {
+			changed := b.distinct(b.o.changes, size)
+			want := make(map[string]bool, len(changed))
+			for _, i := range changed {
+				b.rev[i]++
+				want[b.c.href(b.prefix, i)] = true
+			}
+			modify.add(run("PUT", b.o.concurrency, limit{ops: len(changed)}, func(_, seq int) (time.Duration, error) {
+				i := changed[seq]
+				return b.c.put(b.c.href(b.prefix, i), event(b.prefix, i, b.rev[i]))
+			}))
+			body, d, err := b.c.syncCollection(token)
+			if err != nil {
+				incr.fail(err)
+				continue
+			}
+			incr.lats = append(incr.lats, d)
+			incr.wall += d
+			ms, err := parseMultistatus(body)
+			if err != nil {
+				incr.fail(err)
+				continue
+			}
+			got := 0
+			for _, r := range ms.Responses {
+				if want[r.Href] {
+					got++
+				}
+			}
+			// A server we did not start may have other writers; ours
+			// must answer exactly the changed hrefs.
+			if got != len(want) || (b.o.server == "" && len(ms.Responses) != len(want)) {
+				incr.fail(fmt.Errorf("incremental sync: %d responses, %d of the %d changed hrefs", len(ms.Responses), got, len(want)))
+			}
+			if ms.SyncToken == "" || ms.SyncToken == token {
+				incr.fail(fmt.Errorf("incremental sync: token %q after %q", ms.SyncToken, token))
+				continue
+			}
+			token = ms.SyncToken
+		}
+		b.record(modify, size)
+		b.record(incr, size)
+		return nil
+	})
+}
+
+func (b *runner) errors() (n int) {
+	for _, r := range b.results {
+		n += r.errors
+	}
+	return n
+}
+
+func (b *runner) firstErr() error {
+	for _, r := range b.results {
+		if r.firstErr != nil {
+			return r.firstErr
+		}
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// find returns the result of the phase whose name starts with prefix,
+// measured at size.
+func (b *runner) find(prefix string, size int) *result {
+	for _, r := range b.results {
+		if strings.HasPrefix(r.name, prefix) && r.size == size {
+			return r
+		}
+	}
+	return nil
+}
+
+// verdicts judges the aims of issue 2 (2-core machine, loopback, 8
+// clients). Latency aims are judged on the median and show p99 beside it.
+type verdict struct{ aim, verdict, got string }
+
+func (b *runner) verdicts() []verdict {
+	n := b.o.objects
+	var out []verdict
+	judge := func(aim string, ok bool, got string) {
+		v := "NOT MET"
+		if ok {
+			v = "met"
+		}
+		out = append(out, verdict{aim, v, got})
+	}
+	if r := b.find("PUT (fill)", n); r != nil {
+		judge("PUT >= 3,000/s", r.opsPerSec() >= 3000, fmt.Sprintf("%.0f/s", r.opsPerSec()))
+	}
+	if r := b.find("GET", n); r != nil {
+		judge("GET >= 10,000/s", r.opsPerSec() >= 10000, fmt.Sprintf("%.0f/s", r.opsPerSec()))
+	}
+	if r := b.find("PROPFIND", n); r != nil {
+		aim := "PROPFIND Depth 1 of 10k <= 50 ms (p50)"
+		if n != 10000 {
+			aim = fmt.Sprintf("PROPFIND Depth 1 of %d <= 50 ms (p50; aim is for 10k)", n)
+		}
+		judge(aim, r.pct(50) <= 50*time.Millisecond, fmt.Sprintf("p50 %s ms, p99 %s ms", ms(r.pct(50)), ms(r.pct(99))))
+	}
+	incr := fmt.Sprintf("sync-collection incr. of %d", b.o.changes)
+	if r := b.find(incr, n); r != nil {
+		judge(fmt.Sprintf("incremental sync of %d <= 2 ms (p50)", b.o.changes), r.pct(50) <= 2*time.Millisecond,
+			fmt.Sprintf("p50 %s ms, p99 %s ms at %d objects", ms(r.pct(50)), ms(r.pct(99)), n))
+		if s := b.find(incr, b.o.small); s != nil && b.o.small > 0 {
+			// "Not growing": the median at N within 25% (or 0.25 ms, for
+			// noise at sub-ms latencies) of the median at the small size.
+			small, big := s.pct(50), r.pct(50)
+			ok := big <= small*5/4 || big-small <= 250*time.Microsecond
+			judge("incremental sync not growing with calendar size", ok,
+				fmt.Sprintf("p50 %s ms at %d vs %s ms at %d objects (x%.2f for x%.0f objects)",
+					ms(small), b.o.small, ms(big), n, float64(big)/float64(max(small, 1)), float64(n)/float64(b.o.small)))
+		}
+	}
+	return out
+}
+
+func (b *runner) report() {
+	fmt.Println()
+	fmt.Println("Results")
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\tobjects\tclients\tops\tops/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
+	for _, r := range b.results {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", r.name, r.size, r.concurrency, len(r.lats), r.opsPerSec(),
+			ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.max()), r.errors)
+	}
+	tw.Flush()
+	fmt.Println()
+	fmt.Println("Aims (issue 2: 2-core machine, loopback, 8 clients; informational, the exit status reflects errors only)")
+	for _, v := range b.verdicts() {
+		fmt.Printf("  %-52s %-8s %s\n", v.aim, v.verdict, v.got)
+	}
+
+	fmt.Println()
+	fmt.Println("Markdown")
+	fmt.Println()
+	fmt.Println("| phase | objects | clients | ops | ops/s | p50 ms | p90 ms | p99 ms | max ms | errors |")
+	fmt.Println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, r := range b.results {
+		fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %d |\n", r.name, r.size, r.concurrency, len(r.lats), r.opsPerSec(),
+			ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.max()), r.errors)
+	}
+	fmt.Println()
+	for _, c := range b.cond {
+		fmt.Println("- " + c)
+	}
+	fmt.Println("- ops/s of a serial phase is 1/mean latency; latency is send to last byte read")
+	fmt.Println()
+	fmt.Println("| aim | verdict | measured |")
+	fmt.Println("|---|---|---|")
+	for _, v := range b.verdicts() {
+		fmt.Printf("| %s | %s | %s |\n", v.aim, v.verdict, v.got)
+	}
+}
