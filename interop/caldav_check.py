@@ -102,6 +102,15 @@ ICS_ALLDAY = vevent(
 
 
 def main():
+    bad = caldav.DAVClient(url=URL, username=USER, password=PASSWORD + "-wrong")
+    try:
+        bad.principal()
+        check("a wrong password is refused", False, "principal() answered")
+    except error.AuthorizationError:
+        check("a wrong password is refused", True)
+    except Exception as e:  # noqa: BLE001
+        check("a wrong password is refused", False, f"{type(e).__name__}: {e}")
+
     client = caldav.DAVClient(url=URL, username=USER, password=PASSWORD)
 
     # Discovery: current-user-principal, then calendar-home-set.
@@ -136,6 +145,9 @@ def main():
     )
     name = step("get_display_name", cal.get_display_name)
     check("new calendar's displayname", name == "Python interop", repr(name))
+    if step("set_properties displayname (PROPPATCH)", lambda: cal.set_properties([caldav.elements.dav.DisplayName("Python interop (renamed)")]) or True):
+        name = step("get_display_name after PROPPATCH", cal.get_display_name)
+        check("PROPPATCH changed the displayname", name == "Python interop (renamed)", repr(name))
     cal_paths = [path(c.url) for c in (step("calendars() again", principal.calendars) or [])]
     check("calendars() lists the new calendar", path(cal.url) in cal_paths, repr(cal_paths))
     comps = step("get_supported_components", cal.get_supported_components)
@@ -209,6 +221,26 @@ def main():
     if found is not None:
         got_paths = sorted(path(e.url) for e in found)
         check("time-range search finds the all-day event", got_paths == [path(saved[UID_ALLDAY].url)], repr(got_paths))
+    # Server-side expansion (calendar-data <C:expand/>): python-caldav would
+    # expand on the client when the server returns the RRULE, so look at what
+    # the server answered before that.
+    def expanded():
+        root, _ = cal.build_search_xml_query(
+            comp_class=caldav.objects.Event,
+            start=datetime(2030, 1, 14, tzinfo=timezone.utc),
+            end=datetime(2030, 1, 29, tzinfo=timezone.utc),
+            expand=True,
+        )
+        return cal._request_report_build_resultlist(root, caldav.objects.Event)[1]
+    found = step("calendar-query with expand", expanded)
+    if found is not None:
+        check("expand returns the recurring event only", [path(o.url) for o in found] == [path(saved[UID_RRULE].url)], repr([str(o.url) for o in found]))
+        if found:
+            data = found[0].data
+            comps = [c for c in found[0].icalendar_instance.subcomponents if c.name == "VEVENT"]
+            rids = sorted(c.get("RECURRENCE-ID").dt.strftime("%Y%m%dT%H%M%SZ") for c in comps if c.get("RECURRENCE-ID"))
+            check("expand: no RRULE left", "RRULE" not in data, data[:400])
+            check("expand: the three occurrences in range, by RECURRENCE-ID", rids == ["20300114T140000Z", "20300121T140000Z", "20300128T140000Z"], repr(rids) + " " + data[:600])
     events = step("events()", cal.events)
     if events is not None:
         got_paths = sorted(path(e.url) for e in events)
@@ -232,7 +264,7 @@ def main():
     ev = saved[UID_TIMED]
     def modify():
         ev.load()
-        ev.icalendar_component["SUMMARY"] = "Python timed (moved)"
+        ev.icalendar_component["SUMMARY"] = "Réunion déplacée — café ☕ (moved)"
         ev.icalendar_component["LOCATION"] = "Room 101"
         ev.save()
         return True
@@ -240,7 +272,7 @@ def main():
         again = step("reload modified", lambda: cal.event_by_url(ev.url))
         if again is not None:
             c = again.icalendar_component
-            check("modified event has the new SUMMARY", str(c.get("SUMMARY")) == "Python timed (moved)", again.data[:300])
+            check("modified event has the new SUMMARY", str(c.get("SUMMARY")) == "Réunion déplacée — café ☕ (moved)", again.data[:300])
             check("modified event has its LOCATION", str(c.get("LOCATION")) == "Room 101", again.data[:300])
 
     # Delete the all-day event.
@@ -262,10 +294,31 @@ def main():
         check("sync sees exactly the deleted event", sorted(path(o.url) for o in deleted) == [path(gone.url)], repr([str(o.url) for o in deleted]))
         check("synced snapshot holds two events", len(list(snapshot)) == 2, repr([str(o.url) for o in snapshot]))
         mod = [o for o in updated if path(o.url) == path(ev.url)]
-        check("synced copy has the new SUMMARY", bool(mod) and "Python timed (moved)" in mod[0].data, mod[0].data[:300] if mod else "")
+        check("synced copy has the new SUMMARY", bool(mod) and "Réunion déplacée — café ☕ (moved)" in mod[0].data, mod[0].data[:300] if mod else "")
         res2 = step("sync() with no changes", snapshot.sync)
         if res2 is not None:
             check("sync with no changes sees nothing", res2 == ([], []), repr(res2))
+
+    # A task in the same calendar.
+    uid_todo = f"py-todo-{RUN}@kalends.test"
+    todo = step("save_todo", lambda: cal.save_todo("\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Kalends//interop caldav_check//EN",
+        "BEGIN:VTODO", f"UID:{uid_todo}", f"DTSTAMP:{STAMP}", "SUMMARY:Python task", "DUE:20300201T170000Z", "STATUS:NEEDS-ACTION",
+        "END:VTODO", "END:VCALENDAR", ""])))
+    if todo is not None:
+        todos = step("todos()", cal.todos)
+        if todos is not None:
+            check("todos() lists the task", [path(t.url) for t in todos] == [path(todo.url)], repr([str(t.url) for t in todos]))
+        events = step("events() with a task present", cal.events)
+        if events is not None:
+            check("events() leaves the task out", path(todo.url) not in [path(e.url) for e in events], repr([str(e.url) for e in events]))
+        if step("todo.complete()", lambda: todo.complete() or True):
+            todos = step("todos() after complete", cal.todos)
+            if todos is not None:
+                check("a completed task leaves todos()", todos == [], repr([str(t.url) for t in todos]))
+            got = step("load completed task", lambda: cal.event_by_url(todo.url))
+            if got is not None:
+                check("completed task has STATUS:COMPLETED", "STATUS:COMPLETED" in got.data, got.data[:400])
 
     # Delete the calendar.
     if step("calendar.delete()", lambda: cal.delete() or True):

@@ -33,41 +33,51 @@ say() { printf '\n== %s\n' "$*"; }
 
 # --- installs -------------------------------------------------------------
 
-apt_updated=0
-apt_install() { # apt_install PKG: installs PKG if Debian has it; 1 if it doesn't
-	local pkg=$1
+# apt_install PKG...: installs, in one apt-get run, those of PKG that
+# Debian's archive here has; says which it has not.
+apt_install() {
 	if ! command -v apt-get >/dev/null; then
-		echo "interop: no apt-get here to install $pkg" >&2
-		return 1
+		echo "interop: no apt-get here to install $*" >&2
+		return 0
 	fi
 	if [ "$(id -u)" != 0 ]; then
-		echo "interop: $pkg is missing and installing it needs root" >&2
-		return 1
+		echo "interop: installing $* needs root" >&2
+		return 0
 	fi
-	if [ $apt_updated = 0 ]; then
-		apt-get update -qq >/dev/null
-		apt_updated=1
-	fi
-	local candidate
-	candidate="$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')"
-	if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
-		echo "interop: Debian's archive here has no package $pkg" >&2
-		return 1
-	fi
-	echo "interop: installing $pkg $candidate"
-	apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+	apt-get update -qq >/dev/null
+	local pkg candidate found=()
+	for pkg in "$@"; do
+		candidate="$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')"
+		if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+			echo "interop: Debian's archive here has no package $pkg" >&2
+		else
+			echo "interop: installing $pkg $candidate"
+			found+=("$pkg")
+		fi
+	done
+	[ ${#found[@]} = 0 ] || apt-get install -y -qq --no-install-recommends "${found[@]}" >/dev/null
 }
 
 say "installing what is missing"
-[ -x /usr/bin/vdirsyncer ] || apt_install vdirsyncer
-$PY -c 'import caldav' 2>/dev/null || apt_install python3-caldav
+missing=()
+[ -x /usr/bin/vdirsyncer ] || missing+=(vdirsyncer)
+$PY -c 'import caldav' 2>/dev/null || missing+=(python3-caldav)
+command -v cadaver >/dev/null || missing+=(cadaver)
+command -v litmus >/dev/null || missing+=(litmus)
+[ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
+# vdirsyncer and python3-caldav are required; cadaver and litmus are skipped
+# (loudly) where Debian's archive lacks them.
+if [ ! -x /usr/bin/vdirsyncer ] || ! $PY -c 'import caldav' 2>/dev/null; then
+	echo "interop: FAIL: vdirsyncer and python3-caldav are required and could not be installed"
+	exit 1
+fi
 have_cadaver=1
-command -v cadaver >/dev/null || apt_install cadaver || {
+command -v cadaver >/dev/null || {
 	have_cadaver=0
 	echo "interop: SKIPPING cadaver: not installable here"
 }
 have_litmus=1
-command -v litmus >/dev/null || apt_install litmus || {
+command -v litmus >/dev/null || {
 	have_litmus=0
 	echo "interop: SKIPPING litmus: not installable here"
 }

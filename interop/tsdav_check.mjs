@@ -163,6 +163,16 @@ async function main() {
   );
   if (ranged2) check('time range finds the all-day event', ranged2.length === 1 && !!byUid(ranged2, uidC), JSON.stringify(ranged2.map((o) => o.url)));
 
+  // Server-side expansion: B's occurrences on the 12th, 13th and 14th.
+  const exp = await step('fetchCalendarObjects with timeRange and expand', () =>
+    client.fetchCalendarObjects({ calendar: cal, timeRange: { start: '2030-03-12T00:00:00Z', end: '2030-03-15T00:00:00Z' }, expand: true }),
+  );
+  if (exp) {
+    const rids = exp.flatMap((o) => [...String(o.data).matchAll(/RECURRENCE-ID[^:]*:(\S+)/g)].map((m) => m[1])).sort();
+    check('expand: the three occurrences of B, by RECURRENCE-ID', exp.length === 1 && JSON.stringify(rids) === JSON.stringify(['20300312T120000Z', '20300313T120000Z', '20300314T120000Z']), JSON.stringify({ rids, data: exp.map((o) => o.data) }));
+    check('expand: no RRULE left', exp.every((o) => !String(o.data).includes('RRULE')), JSON.stringify(exp.map((o) => o.data)));
+  }
+
   const objA = byUid(objs, uidA);
   const multi = await step('fetchCalendarObjects by objectUrls (multiget)', () =>
     client.fetchCalendarObjects({ calendar: cal, objectUrls: [objA.url], useMultiGet: true }),

@@ -194,6 +194,7 @@ a = "local"
 b = "server"
 collections = ["from b"]
 conflict_resolution = "b wins"
+metadata = ["displayname", "color"]
 
 [storage local]
 type = "filesystem"
@@ -264,13 +265,13 @@ def main():
     with open(os.path.join(cal_dir, f"{uid['l1']}.ics"), "w", encoding="utf-8", newline="") as f:
         f.write(ics(uid["l1"], "local one", 2))
     with open(os.path.join(cal_dir, "local-two.ics"), "w", encoding="utf-8", newline="") as f:
-        f.write(ics(uid["l2"], "local two", 3))
+        f.write(ics(uid["l2"], "local two — Grüße ☃", 3))
     server_put(cal, uid["s2"], "server two", 4)
     sync("create on both sides")
     compare(
         "create on both sides",
         cal,
-        {uid["s1"]: "server one", uid["s2"]: "server two", uid["l1"]: "local one", uid["l2"]: "local two"},
+        {uid["s1"]: "server one", uid["s2"]: "server two", uid["l1"]: "local one", uid["l2"]: "local two — Grüße ☃"},
     )
 
     # 3. Modify on both sides: the local copy of s1, the server copy of l1.
@@ -295,7 +296,7 @@ def main():
             uid["s1"]: "server one, edited locally",
             uid["s2"]: "server two",
             uid["l1"]: "local one, edited on the server",
-            uid["l2"]: "local two",
+            uid["l2"]: "local two — Grüße ☃",
         },
     )
 
@@ -345,6 +346,28 @@ def main():
         work_cal,
         {uid["w1"]: "work one", f"vds-w2-{RUN}@kalends.test": "work two"},
     )
+    # metasync: the server's displayname comes down; a color set locally
+    # goes up (PROPPATCH of Apple's calendar-color).
+    with open(os.path.join(work_dir, "color"), "w") as f:
+        f.write("#336699")
+    rc, out = vdirsyncer("metasync")
+    check("metasync exits 0", rc == 0, f"exit {rc}")
+    try:
+        with open(os.path.join(work_dir, "displayname")) as f:
+            local_name = f.read().strip()
+    except OSError as e:
+        local_name = repr(e)
+    check("metasync: the server's displayname comes down", local_name == "Work", repr(local_name))
+    s, _, b = http(
+        "PROPFIND",
+        work_cal,
+        b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:a="http://apple.com/ns/ical/">'
+        b"<d:prop><a:calendar-color/><d:displayname/></d:prop></d:propfind>",
+        {"Depth": "0", "Content-Type": "application/xml"},
+    )
+    color = ET.fromstring(b).findtext(".//{http://apple.com/ns/ical/}calendar-color") if s == 207 else None
+    check("metasync: the local color goes up", (color or "").upper().startswith("#336699"), f"{s} {b[:400]!r}")
+
     # The default calendar is untouched by all this.
     compare(
         "default calendar untouched",
