@@ -136,7 +136,7 @@ func bench(o options) error {
 	if o.calendar == "" {
 		o.calendar = "/calendars/" + o.user + "/default/"
 	}
-	b := &runner{o: o, c: newClient(tg.url, tg.user, tg.pass, o.calendar, o.concurrency), prefix: prefix,
+	b := &runner{o: o, c: newClient(tg.url, tg.user, tg.pass, o.calendar, o.concurrency), prefix: prefix, pid: tg.pid,
 		rng: rand.New(rand.NewPCG(o.seed, 2)), rev: make([]int, o.objects), ok: make([]bool, o.objects)}
 	b.conditions(tg)
 	if err := b.phases(); err != nil {
@@ -165,6 +165,7 @@ type runner struct {
 	results []*result
 	cond    []string
 	objSize int
+	pid     int // the server's process, 0 if it is this one or unknown
 }
 
 func (b *runner) intn(n int) int {
@@ -194,6 +195,18 @@ func cpuModel() string {
 	return "unknown CPU"
 }
 
+func loadavg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
 func (b *runner) conditions(tg *target) {
 	b.objSize = len(event(b.prefix, 1, 0))
 	b.cond = []string{
@@ -201,6 +214,7 @@ func (b *runner) conditions(tg *target) {
 		fmt.Sprintf("server: %s", tg.describe),
 		fmt.Sprintf("client: this process, GOMAXPROCS %d, %d keep-alive HTTP/1.1 clients with Basic auth over loopback", runtime.GOMAXPROCS(0), b.o.concurrency),
 		"the client shares the machine's cores with the server: its CPU time is taken from the server's",
+		fmt.Sprintf("load average at start: %s (other work on the machine shows as \"other load\", in cores, per phase)", loadavg()),
 		fmt.Sprintf("objects: %d in one calendar, ~%d bytes each (VEVENT with VTIMEZONE, 1 in 4 recurring); durable PUTs (fsync, group commit) on the data directory's disk", b.o.objects, b.objSize),
 		fmt.Sprintf("GET and multiget run %s; serial phases %d repetitions; incremental sync after %d modified objects; multiget of %d hrefs with calendar-data", b.limitText(), b.o.reps, b.o.changes, b.o.multiget),
 	}
@@ -242,8 +256,9 @@ func (b *runner) profiled(name string, f func() error) error {
 func (b *runner) record(r *result, size int) {
 	r.size = size
 	b.results = append(b.results, r)
-	fmt.Printf("%-34s %7d ops  %9.0f ops/s  p50 %7s  p90 %7s  p99 %7s  max %7s ms  errors %d\n",
-		r.name+fmt.Sprintf(" @%d", size), len(r.lats), r.opsPerSec(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.max()), r.errors)
+	srv, cli, other := r.cpuCols(b.pid != 0)
+	fmt.Printf("%-42s %6d ops %6.0f ops/s  p50 %5s p90 %5s p99 %5s max %5s ms  errors %d  CPU µs/op server %s client %s, other load %s cores\n",
+		r.name+fmt.Sprintf(" @%d", size), len(r.lats), r.opsPerSec(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.max()), r.errors, srv, cli, other)
 	if r.firstErr != nil {
 		fmt.Printf("    first error: %v\n", r.firstErr)
 	}
@@ -264,7 +279,7 @@ func (b *runner) phases() error {
 	put := &result{name: "PUT (fill)", concurrency: b.o.concurrency}
 	fill := func(from, to int) error {
 		return b.profiled(fmt.Sprintf("put-%d", to), func() error {
-			r := run("PUT", b.o.concurrency, limit{ops: to - from}, func(_, seq int) (time.Duration, error) {
+			r := run("PUT", b.o.concurrency, limit{ops: to - from}, b.pid, func(_, seq int) (time.Duration, error) {
 				i := from + seq
 				d, err := b.c.put(b.c.href(b.prefix, i), event(b.prefix, i, 0))
 				b.ok[i] = err == nil
@@ -298,7 +313,7 @@ func (b *runner) phases() error {
 
 	n := b.o.objects
 	if err := b.profiled("get", func() error {
-		b.record(run("GET", b.o.concurrency, b.limit(), func(_, _ int) (time.Duration, error) {
+		b.record(run("GET", b.o.concurrency, b.limit(), b.pid, func(_, _ int) (time.Duration, error) {
 			return b.c.get(b.c.href(b.prefix, b.live[b.intn(len(b.live))]), b.objSize-200)
 		}), n)
 		return nil
@@ -307,7 +322,7 @@ func (b *runner) phases() error {
 	}
 
 	if err := b.profiled("propfind", func() error {
-		r := run("PROPFIND Depth 1 (serial)", 1, limit{ops: b.o.reps}, func(_, _ int) (time.Duration, error) {
+		r := run("PROPFIND Depth 1 (serial)", 1, limit{ops: b.o.reps}, b.pid, func(_, _ int) (time.Duration, error) {
 			body, d, err := b.c.propfind()
 			if err != nil {
 				return d, err
@@ -328,7 +343,7 @@ func (b *runner) phases() error {
 	}
 
 	if err := b.profiled("multiget", func() error {
-		r := run(fmt.Sprintf("calendar-multiget of %d", b.o.multiget), b.o.concurrency, b.limit(), func(_, _ int) (time.Duration, error) {
+		r := run(fmt.Sprintf("calendar-multiget of %d", b.o.multiget), b.o.concurrency, b.limit(), b.pid, func(_, _ int) (time.Duration, error) {
 			hrefs := make([]string, 0, b.o.multiget)
 			for _, i := range b.distinct(min(b.o.multiget, len(b.live)), len(b.live)) {
 				hrefs = append(hrefs, b.c.href(b.prefix, b.live[i]))
@@ -364,7 +379,7 @@ func (b *runner) phases() error {
 func (b *runner) syncPhase(size int) error {
 	return b.profiled(fmt.Sprintf("sync-%d", size), func() error {
 		var token string
-		initial := run("sync-collection initial (serial)", 1, limit{ops: b.o.reps}, func(_, _ int) (time.Duration, error) {
+		initial := run("sync-collection initial (serial)", 1, limit{ops: b.o.reps}, b.pid, func(_, _ int) (time.Duration, error) {
 			body, d, err := b.c.syncCollection("")
 			if err != nil {
 				return d, err
@@ -398,7 +413,7 @@ func (b *runner) syncPhase(size int) error {
 			// A modification the server refused (an error already) may or
 			// may not be in the delta; the check is on those it took.
 			done := make([]bool, len(changed))
-			modify.add(run("PUT", b.o.concurrency, limit{ops: len(changed)}, func(_, seq int) (time.Duration, error) {
+			modify.add(run("PUT", b.o.concurrency, limit{ops: len(changed)}, b.pid, func(_, seq int) (time.Duration, error) {
 				i := changed[seq]
 				d, err := b.c.put(b.c.href(b.prefix, i), event(b.prefix, i, b.rev[i]))
 				done[seq] = err == nil
@@ -410,7 +425,9 @@ func (b *runner) syncPhase(size int) error {
 					want[b.c.href(b.prefix, i)] = true
 				}
 			}
+			before := sampleCPU(b.pid)
 			body, d, err := b.c.syncCollection(token)
+			incr.cpu.add(since(before, sampleCPU(b.pid)))
 			if err != nil {
 				incr.fail(err)
 				continue

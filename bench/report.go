@@ -67,10 +67,11 @@ func (b *runner) report() {
 	fmt.Println()
 	fmt.Println("Results")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tobjects\tclients\tops\tops/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
+	fmt.Fprintln(tw, "phase\tobjects\tclients\tops\tops/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tsrv µs/op\tcli µs/op\tother cores\t")
 	for _, r := range b.results {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", r.name, r.size, r.concurrency, len(r.lats), r.opsPerSec(),
-			ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.max()), r.errors)
+		srv, cli, other := r.cpuCols(b.pid != 0)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", r.name, r.size, r.concurrency, len(r.lats), r.opsPerSec(),
+			ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.max()), r.errors, srv, cli, other)
 	}
 	tw.Flush()
 	fmt.Println()
@@ -82,17 +83,20 @@ func (b *runner) report() {
 	fmt.Println()
 	fmt.Println("Markdown")
 	fmt.Println()
-	fmt.Println("| phase | objects | clients | ops | ops/s | p50 ms | p90 ms | p99 ms | max ms | errors |")
-	fmt.Println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Println("| phase | objects | clients | ops | ops/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/op | client CPU µs/op | other load (cores) |")
+	fmt.Println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range b.results {
-		fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %d |\n", r.name, r.size, r.concurrency, len(r.lats), r.opsPerSec(),
-			ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.max()), r.errors)
+		srv, cli, other := r.cpuCols(b.pid != 0)
+		fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %d | %s | %s | %s |\n", r.name, r.size, r.concurrency, len(r.lats), r.opsPerSec(),
+			ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.max()), r.errors, srv, cli, other)
 	}
 	fmt.Println()
 	for _, c := range b.cond {
 		fmt.Println("- " + c)
 	}
 	fmt.Println("- ops/s of a serial phase is 1/mean latency; latency is send to last byte read")
+	fmt.Println("- CPU µs/op: the server's and this client's user+system time per successful request (client time includes checking the answers); other load: CPU the rest of the machine used during the phase, in cores")
+	fmt.Printf("- load average at the end: %s\n", loadavg())
 	fmt.Println()
 	fmt.Println("| aim | verdict | measured |")
 	fmt.Println("|---|---|---|")

@@ -25,6 +25,7 @@ import (
 // target is the server under test.
 type target struct {
 	url, user, pass string
+	pid             int // the server's process if we started it as a child
 	describe        string
 	stop            func() error
 }
@@ -96,7 +97,7 @@ func startChild(bin, dataDir, user, pass string) (*target, error) {
 	if out, err := add.CombinedOutput(); err != nil {
 		return fail(fmt.Errorf("kalends user add: %v: %s", err, out))
 	}
-	return &target{url: url, user: user, pass: pass, stop: stop,
+	return &target{url: url, user: user, pass: pass, stop: stop, pid: cmd.Process.Pid,
 		describe: fmt.Sprintf("child process `%s serve` on %s (pid %d, GOMAXPROCS %s)", filepath.Base(bin), addr, cmd.Process.Pid, envOr("GOMAXPROCS", "unset = all cores"))}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,12 +21,14 @@ type result struct {
 	lats        []time.Duration
 	errors      int
 	firstErr    error
+	cpu         cpuUse
 }
 
 func (r *result) add(o *result) {
 	r.wall += o.wall
 	r.lats = append(r.lats, o.lats...)
 	r.errors += o.errors
+	r.cpu.add(o.cpu)
 	if r.firstErr == nil {
 		r.firstErr = o.firstErr
 	}
@@ -88,7 +91,7 @@ type limit struct {
 // the latency it measured (so it can leave client-side checks out) or an
 // error. Workers carry the pprof label role=client so that a profile of the
 // in-process server can leave the client out (-tagignore role=client).
-func run(name string, conc int, lim limit, op func(worker, seq int) (time.Duration, error)) *result {
+func run(name string, conc int, lim limit, serverPid int, op func(worker, seq int) (time.Duration, error)) *result {
 	var (
 		mu   sync.Mutex
 		res  = &result{name: name, concurrency: conc}
@@ -96,6 +99,7 @@ func run(name string, conc int, lim limit, op func(worker, seq int) (time.Durati
 		wg   sync.WaitGroup
 	)
 	deadline := time.Now().Add(lim.dur)
+	before := sampleCPU(serverPid)
 	start := time.Now()
 	for w := range conc {
 		wg.Add(1)
@@ -128,5 +132,32 @@ func run(name string, conc int, lim limit, op func(worker, seq int) (time.Durati
 	}
 	wg.Wait()
 	res.wall = time.Since(start)
+	res.cpu = since(before, sampleCPU(serverPid))
 	return res
+}
+
+// perOp is a CPU time per successful request, in µs.
+func perOp(d time.Duration, n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.FormatInt(int64(d/time.Microsecond)/int64(n), 10)
+}
+
+// cpuCols are the CPU columns: server and client µs per request, and other
+// processes' load in cores over the phase's wall time.
+func (r *result) cpuCols(serverKnown bool) (srv, cli, other string) {
+	if !r.cpu.ok {
+		return "-", "-", "-"
+	}
+	srv = "-"
+	if serverKnown {
+		srv = perOp(r.cpu.server, len(r.lats))
+	}
+	cli = perOp(r.cpu.client, len(r.lats))
+	other = "-"
+	if r.wall >= time.Second {
+		other = strconv.FormatFloat(r.cpu.other.Seconds()/r.wall.Seconds(), 'f', 2, 64)
+	}
+	return srv, cli, other
 }
