@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -207,11 +208,26 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// sourceState names the commit the server was built from, and whether the
+// working tree differed from it (several people work in one tree).
+func sourceState() string {
+	rev, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown commit"
+	}
+	st, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+	s := "commit " + strings.TrimSpace(string(rev))
+	if n := strings.Count(string(st), "\n"); n > 0 {
+		s += fmt.Sprintf(" with %d modified tracked files in the working tree", n)
+	}
+	return s
+}
+
 func (b *runner) conditions(tg *target) {
 	b.objSize = len(event(b.prefix, 1, 0))
 	b.cond = []string{
 		fmt.Sprintf("machine: %d cores (%s), %s/%s, %s", runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version()),
-		fmt.Sprintf("server: %s", tg.describe),
+		fmt.Sprintf("server: %s; source at %s", tg.describe, sourceState()),
 		fmt.Sprintf("client: this process, GOMAXPROCS %d, %d keep-alive HTTP/1.1 clients with Basic auth over loopback", runtime.GOMAXPROCS(0), b.o.concurrency),
 		"the client shares the machine's cores with the server: its CPU time is taken from the server's",
 		fmt.Sprintf("load average at start: %s (other work on the machine shows as \"other load\", in cores, per phase)", loadavg()),
