@@ -298,6 +298,10 @@ func (a *applier) putObject(r eventlog.Record, owner, cal string, e *domain.Obje
 	if err := a.set(memberKey(tagUID, owner, cal, e.UID), []byte(e.Name)); err != nil {
 		return err
 	}
+	ti := indexObject(e.Data, r.Meta.Time)
+	if err := a.writeTimeIndex(owner, cal, e.Name, &ti); err != nil {
+		return err
+	}
 	return a.recordChange(owner, cal, e.Name, stateKey, prev, found, memberState{rev: r.Revision, uid: e.UID})
 }
 
@@ -316,6 +320,9 @@ func (a *applier) deleteObject(r eventlog.Record, owner, cal string, e *domain.O
 		return err
 	}
 	if err := a.dropUID(owner, cal, prev.uid, e.Name); err != nil {
+		return err
+	}
+	if err := a.writeTimeIndex(owner, cal, e.Name, nil); err != nil {
 		return err
 	}
 	return a.recordChange(owner, cal, e.Name, stateKey, prev, found, memberState{rev: r.Revision, deleted: true})

@@ -24,6 +24,8 @@ import (
 //	'n' owner 0x00 cal 0x00 name            → member state: revision (8 bytes BE)
 //	                                          of name's one entry in 'x', 1 byte
 //	                                          (1 = deleted), UID if live
+//	't', 'e', 'i'                           → the time-range and free-busy
+//	                                          index, laid out in timerange.go
 //
 // Metadata and data live in separate tables so that listing a calendar
 // (PROPFIND Depth 1, ETag checks) never reads object bodies. The change index
@@ -32,8 +34,8 @@ import (
 // the names changed since, each once, tombstones included. The state also
 // carries the live UID, so applying a put or delete reads one small key and
 // never the metadata.
-// CalendarDeleted range-deletes the calendar's 'o', 'd', 'u', 'x' and 'n'
-// spans, so the index only ever describes the current incarnation.
+// CalendarDeleted range-deletes the calendar's spans in every per-calendar
+// table, so the indexes only ever describe the current incarnation.
 const (
 	tagSchema     = 'v'
 	tagCheckpoint = 'k'
@@ -44,10 +46,13 @@ const (
 	tagUID        = 'u'
 	tagChange     = 'x'
 	tagMember     = 'n'
+	tagTime       = 't'
+	tagOpenEnded  = 'e'
+	tagTimeIndex  = 'i'
 )
 
 // calendarTables are the per-calendar tables that a CalendarDeleted clears.
-var calendarTables = []byte{tagObject, tagData, tagUID, tagChange, tagMember}
+var calendarTables = []byte{tagObject, tagData, tagUID, tagChange, tagMember, tagTime, tagOpenEnded, tagTimeIndex}
 
 const sep = 0x00
 

@@ -20,7 +20,7 @@ import (
 // any change to either: a store written under another version is wiped at
 // Open and rebuilt from the log, which is cheaper and safer than migrating
 // derived state.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // ErrClosed is returned by WaitFor and Apply once the store is closed.
 var ErrClosed = errors.New("projections: closed")

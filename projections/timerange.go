@@ -1,0 +1,438 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	ical "github.com/emersion/go-ical"
+	"github.com/kalends/kalends/domain"
+)
+
+// The time-range index answers "which objects may have an instance in
+// [start, end)?" by reading O(answer) keys rather than the calendar. It is
+// a superset, never exact: callers re-check every candidate with
+// domain.MatchObject, so the index may err towards including an object but
+// never leave one out.
+//
+// Each object's instances are expanded once, when it is put, and reduced to
+// the time buckets they touch. Buckets come in levels of growing width
+// (1 day, 8 days, 64 days, … 8^5 days); an object uses the finest level at
+// which it touches at most maxBuckets of them, so a single meeting writes
+// one or two keys and a daily series over years a few dozen, and a query
+// for [S, E) reads, at each level, the buckets from S's to E's:
+//
+//	't' owner 0x00 cal 0x00 level (1 byte) bucket (8 bytes, biased BE) name
+//	    → 1 byte (1 = exact busy periods follow) + the object's busy
+//	      periods that intersect the bucket (see freebusy.go)
+//	'e' owner 0x00 cal 0x00 name → from (8 bytes, biased BE): instances at
+//	    or after from are not in 't' and are evaluated on the fly
+//	'i' owner 0x00 cal 0x00 name → what the object wrote to 't' and 'e',
+//	    so that replacing or deleting it removes exactly that
+//
+// Nothing here may depend on the wall clock, yet unbounded recurrences
+// cannot be expanded for ever. The horizon is therefore taken from the log:
+// an object's instances are indexed up to indexHorizon after the time of the
+// record that put it, and everything after that is its 'e' entry's business.
+// A query past an object's horizon evaluates it on the fly: correct, and
+// only slower for objects not rewritten in years. Bounded objects (no RRULE,
+// or only COUNT/UNTIL rules) within maxIndexInstances have no horizon.
+//
+// Floating times and DATE values are read in the query's timezone, which
+// the projector cannot know. Such objects are expanded in UTC and every
+// span widened by floatingSlack, more than any UTC offset (±16 h, LMT
+// included) plus any change of offset within an instance. An object that
+// mixes floating and fixed values in what identifies its instances (DTSTART,
+// RECURRENCE-ID, RDATE, EXDATE) can have a different set of instances in
+// each zone, so it is evaluated on the fly for every query ('e' from the
+// beginning of time), as are objects that fail to parse or expand, those
+// holding components other than VEVENT, VTODO and VJOURNAL, and VTODOs
+// without DTSTART or DUE, which RFC 4791 §9.9 places by CREATED and
+// COMPLETED or in every range.
+const (
+	bucketLevels      = 6
+	baseBucket        = 24 * 60 * 60 // seconds; each level is 8 times wider
+	maxBuckets        = 64
+	maxIndexInstances = 5000
+	floatingSlack     = 48 * time.Hour
+)
+
+// indexHorizon is how many years past its record's time an unbounded
+// object is indexed.
+const indexHorizon = 2
+
+// always is the 'e' value of an object evaluated for every query.
+const always = math.MinInt64
+
+func bucketWidth(level int) int64 {
+	return baseBucket << (3 * level)
+}
+
+// floorDiv rounds towards minus infinity, so that instants before 1970 fall
+// in the bucket that contains them.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// biased maps int64 order onto byte order.
+func biased(v int64) uint64 { return uint64(v) ^ 1<<63 }
+
+func unbiased(v uint64) int64 { return int64(v ^ 1<<63) }
+
+func timeKey(owner, cal string, level int, bucket int64, name string) []byte {
+	k := append(calPrefix(tagTime, owner, cal), byte(level))
+	k = binary.BigEndian.AppendUint64(k, biased(bucket))
+	return append(k, name...)
+}
+
+// timeIndex is what one object contributes to the index.
+type timeIndex struct {
+	level   int
+	buckets []int64 // ascending
+	from    int64   // the 'e' entry; math.MaxInt64 when there is none
+	// exact reports that periods are the object's busy time before from
+	// whatever the query's timezone: no floating values.
+	exact   bool
+	periods []domain.BusyPeriod
+}
+
+const never = math.MaxInt64
+
+// indexObject expands data as put at time `at` into its index entry.
+func indexObject(data string, at time.Time) timeIndex {
+	obj, err := domain.ParseObject([]byte(data))
+	if err != nil {
+		return timeIndex{from: always}
+	}
+	for _, c := range obj.Components {
+		switch c.Name {
+		case ical.CompEvent, ical.CompToDo, ical.CompJournal:
+		default:
+			return timeIndex{from: always}
+		}
+	}
+	floating, mixed := zoneDependence(obj)
+	if mixed {
+		return timeIndex{from: always}
+	}
+	var slack time.Duration
+	if floating {
+		slack = floatingSlack
+	}
+	lim := domain.ExpandLimits{MaxInstances: maxIndexInstances}
+	horizon := at.UTC().AddDate(indexHorizon, 0, 0)
+	var tr domain.TimeRange
+	ti := timeIndex{from: never, exact: !floating}
+	if unbounded(obj) {
+		tr.End, ti.from = horizon, horizon.Add(-slack).Unix()
+	}
+	ins, err := obj.Instances(tr, time.UTC, lim)
+	if err != nil && tr.End.IsZero() {
+		// Bounded, but with more instances than we index: stop at the horizon.
+		tr.End, ti.from = horizon, horizon.Add(-slack).Unix()
+		ins, err = obj.Instances(tr, time.UTC, lim)
+	}
+	if err != nil {
+		return timeIndex{from: always}
+	}
+	spans := make([][2]int64, len(ins))
+	for i, in := range ins {
+		if in.Start.IsZero() {
+			return timeIndex{from: always}
+		}
+		s, e := in.Start, in.End
+		if e.Before(s) {
+			s, e = e, s
+		}
+		spans[i] = [2]int64{s.Add(-slack).Unix(), e.Add(slack).Unix()}
+	}
+	if ti.exact {
+		ti.periods, err = domain.BusyPeriods(obj, tr, time.UTC, lim)
+		for _, p := range ti.periods {
+			err = errors.Join(err, knownBusyType(p.Type))
+		}
+		if err != nil {
+			ti.exact, ti.periods = false, nil
+		}
+	}
+	ti.level, ti.buckets = chooseBuckets(spans)
+	return ti
+}
+
+// chooseBuckets picks the finest level at which spans (sorted by start,
+// inclusive at both ends) touch at most maxBuckets buckets; the widest
+// level takes any number.
+func chooseBuckets(spans [][2]int64) (int, []int64) {
+	if len(spans) == 0 {
+		return 0, nil
+	}
+	for level := 0; ; level++ {
+		w := bucketWidth(level)
+		var out []int64
+		last := int64(math.MinInt64)
+		for _, sp := range spans {
+			b0, b1 := floorDiv(sp[0], w), floorDiv(sp[1], w)
+			for b := max(b0, last+1); b <= b1; b++ {
+				out = append(out, b)
+				if len(out) > maxBuckets && level < bucketLevels-1 {
+					break
+				}
+			}
+			last = max(last, b1)
+			if len(out) > maxBuckets && level < bucketLevels-1 {
+				break
+			}
+		}
+		if len(out) <= maxBuckets || level == bucketLevels-1 {
+			return level, out
+		}
+	}
+}
+
+// unbounded reports an RRULE with neither COUNT nor UNTIL.
+func unbounded(obj *domain.Object) bool {
+	for _, c := range obj.Components {
+		for _, p := range c.Props.Values(ical.PropRecurrenceRule) {
+			v := strings.ToUpper(p.Value)
+			if !strings.Contains(v, "COUNT=") && !strings.Contains(v, "UNTIL=") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Properties whose values place instances in time, and the subset of them
+// that decides which instances exist (and so must agree on their kind).
+var (
+	timeProps = []string{ical.PropDateTimeStart, ical.PropRecurrenceID, ical.PropRecurrenceDates,
+		ical.PropExceptionDates, ical.PropDateTimeEnd, ical.PropDue}
+	identityProps = 4 // the first four of timeProps
+)
+
+// zoneDependence reports whether any of obj's times is read in the query's
+// timezone (a floating DATE-TIME, a DATE, a TZID nothing defines), and
+// whether such values are mixed with fixed ones among those that identify
+// instances.
+func zoneDependence(obj *domain.Object) (floating, mixed bool) {
+	var vtz []*ical.Component
+	for _, c := range obj.Calendar.Children {
+		if c.Name == ical.CompTimezone {
+			vtz = append(vtz, c)
+		}
+	}
+	var idFloating, idFixed bool
+	for _, c := range obj.Components {
+		for i, name := range timeProps {
+			for _, p := range c.Props.Values(name) {
+				tzid := p.Params.Get(ical.PropTimezoneID)
+				known := false
+				if tzid != "" {
+					_, err := domain.ResolveTZID(tzid, vtz)
+					known = err == nil
+				}
+				for _, v := range strings.FieldsFunc(p.Value, func(r rune) bool { return r == ',' || r == '/' }) {
+					v = strings.TrimSpace(v)
+					if v == "" || strings.ContainsAny(v[:1], "Pp+-") {
+						continue // the duration half of a PERIOD
+					}
+					f := !strings.HasSuffix(strings.ToUpper(v), "Z") && (len(v) == 8 || !known)
+					floating = floating || f
+					if i < identityProps {
+						idFloating, idFixed = idFloating || f, idFixed || !f
+					}
+				}
+			}
+		}
+	}
+	return floating, idFloating && idFixed
+}
+
+// writeTimeIndex replaces what name contributed to the index with ti; a nil
+// ti removes it. The time keys are never read while applying, so they go
+// straight into the batch; the 'i' record that lists them goes through the
+// overlay, since a later record of the batch may replace the object again.
+func (a *applier) writeTimeIndex(owner, cal, name string, ti *timeIndex) error {
+	recKey := memberKey(tagTimeIndex, owner, cal, name)
+	var prev []byte
+	if _, err := a.get(recKey, func(v []byte) error { prev = slices.Clone(v); return nil }); err != nil {
+		return err
+	}
+	if prev != nil {
+		level, hasFrom, buckets, err := decodeTimeIndexRecord(prev)
+		if err != nil {
+			return err
+		}
+		for _, b := range buckets {
+			if err := a.b.Delete(timeKey(owner, cal, level, b, name), nil); err != nil {
+				return err
+			}
+		}
+		if hasFrom {
+			if err := a.b.Delete(memberKey(tagOpenEnded, owner, cal, name), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if ti == nil {
+		if prev == nil {
+			return nil
+		}
+		return a.del(recKey)
+	}
+	w := bucketWidth(ti.level)
+	for _, b := range ti.buckets {
+		val := encodeBucketPeriods(ti, b*w, (b+1)*w)
+		if err := a.b.Set(timeKey(owner, cal, ti.level, b, name), val, nil); err != nil {
+			return err
+		}
+	}
+	if ti.from != never {
+		val := binary.BigEndian.AppendUint64(nil, biased(ti.from))
+		if err := a.b.Set(memberKey(tagOpenEnded, owner, cal, name), val, nil); err != nil {
+			return err
+		}
+	}
+	return a.set(recKey, encodeTimeIndexRecord(ti))
+}
+
+func encodeTimeIndexRecord(ti *timeIndex) []byte {
+	e := enc{byte(ti.level)}.bool(ti.from != never).uvarint(uint64(len(ti.buckets)))
+	prev := int64(0)
+	for _, b := range ti.buckets {
+		e = binary.AppendVarint(e, b-prev)
+		prev = b
+	}
+	return e
+}
+
+func decodeTimeIndexRecord(v []byte) (level int, hasFrom bool, buckets []int64, err error) {
+	if len(v) == 0 {
+		return 0, false, nil, errCorrupt
+	}
+	d := dec{b: v[1:]}
+	hasFrom = d.bool()
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		return 0, false, nil, errCorrupt
+	}
+	prev := int64(0)
+	for range n {
+		delta, k := binary.Varint(d.b)
+		if k <= 0 {
+			return 0, false, nil, errCorrupt
+		}
+		d.b = d.b[k:]
+		prev += delta
+		buckets = append(buckets, prev)
+	}
+	return int(v[0]), hasFrom, buckets, d.done()
+}
+
+// ObjectsOverlapping calls fn, in name order, for every live object of the
+// calendar that may have an instance overlapping tr (RFC 4791 §9.9, in any
+// query timezone), each once: a superset of the matches, which the caller
+// must check. Its cost is O(candidates + objects indexed as open-ended),
+// not O(calendar).
+func (v *View) ObjectsOverlapping(owner, cal string, tr domain.TimeRange, withData bool, fn func(Object) error) error {
+	names := map[string]bool{}
+	err := v.timeCandidates(owner, cal, tr, func(name string, _ []byte) error {
+		names[name] = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range sortedNames(names) {
+		var o Object
+		var found bool
+		if withData {
+			o, found, err = v.Object(owner, cal, name)
+		} else {
+			o, found, err = v.objectMeta(owner, cal, name)
+		}
+		if err == nil && !found {
+			err = errCorrupt // the index names an object that does not exist
+		}
+		if err == nil {
+			err = fn(o)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedNames(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// timeCandidates calls fn with each object whose 'e' entry reaches tr (with
+// a nil value) and with each 't' key in tr's buckets (with its value). An
+// object may come more than once.
+func (v *View) timeCandidates(owner, cal string, tr domain.TimeRange, fn func(name string, bucketVal []byte) error) error {
+	end := int64(math.MaxInt64)
+	if !tr.End.IsZero() {
+		end = tr.End.Unix()
+	}
+	openPrefix := calPrefix(tagOpenEnded, owner, cal)
+	err := v.scan(openPrefix, func(key, val []byte) error {
+		if len(val) != 8 {
+			return errCorrupt
+		}
+		if unbiased(binary.BigEndian.Uint64(val)) <= end {
+			return fn(string(key[len(openPrefix):]), nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	prefix := calPrefix(tagTime, owner, cal)
+	it, err := v.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	nameAt := len(prefix) + 9
+	for level := range bucketLevels {
+		w := bucketWidth(level)
+		levelKey := append(slices.Clip(prefix), byte(level))
+		lower, upper := levelKey, prefixEnd(levelKey)
+		if !tr.Start.IsZero() {
+			lower = binary.BigEndian.AppendUint64(slices.Clip(levelKey), biased(floorDiv(tr.Start.Unix(), w)))
+		}
+		if end != math.MaxInt64 {
+			upper = binary.BigEndian.AppendUint64(slices.Clip(levelKey), biased(floorDiv(end, w)+1))
+		}
+		for ok := it.SeekGE(lower); ok && bytes.Compare(it.Key(), upper) < 0; ok = it.Next() {
+			if len(it.Key()) < nameAt {
+				err = errCorrupt
+			} else {
+				var val []byte
+				if val, err = it.ValueAndErr(); err == nil {
+					err = fn(string(it.Key()[nameAt:]), val)
+				}
+			}
+			if err != nil {
+				it.Close()
+				return err
+			}
+		}
+	}
+	return it.Close()
+}
