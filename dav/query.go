@@ -126,6 +126,24 @@ func componentOnly(f *domain.CompFilter) (name string, ok bool) {
 	return c.Name, true
 }
 
+// indexedRange is a time-range that every object matching f must overlap:
+// that of a top-level comp-filter (VCALENDAR > VEVENT, VTODO or VJOURNAL),
+// which the time-range index can answer. Nil when there is none.
+func indexedRange(f *domain.CompFilter) *domain.TimeRange {
+	if f.Name != ical.CompCalendar || f.IsNotDefined {
+		return nil
+	}
+	for _, c := range f.CompFilters {
+		switch c.Name {
+		case ical.CompEvent, ical.CompToDo, ical.CompJournal:
+			if c.TimeRange != nil && !c.IsNotDefined {
+				return c.TimeRange
+			}
+		}
+	}
+	return nil
+}
+
 // floatingZone is the zone floating times are evaluated in: the query's
 // CALDAV:timezone, else the calendar's calendar-timezone, else UTC
 // (RFC 4791 §9.8).
@@ -231,6 +249,8 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	}
 	if t.kind == kindObject {
 		err = collect(res.obj)
+	} else if tr := indexedRange(&filter); d == 1 && tr != nil {
+		err = v.ObjectsOverlapping(t.owner, t.cal, *tr, true, collect)
 	} else if d == 1 {
 		err = v.Objects(t.owner, t.cal, rr.wantData || !cheap, collect)
 	}
@@ -276,25 +296,13 @@ func (s *server) freeBusyQuery(w http.ResponseWriter, r *http.Request, t target,
 	lim := domain.ExpandLimits{MaxInstances: s.cfg.Limits.MaxInstances}
 	var busy []domain.BusyPeriod
 	if transp, _ := res.storedProp(xml.Name{Space: nsCalDAV, Local: "schedule-calendar-transp"}); !strings.Contains(transp, "transparent") {
-		err = v.Objects(t.owner, t.cal, true, func(o projections.Object) error {
-			if o.Component != "VEVENT" && o.Component != "VFREEBUSY" {
-				return nil
-			}
-			obj, err := domain.ParseObject([]byte(o.Data))
-			if err != nil {
-				return err
-			}
-			periods, err := domain.BusyPeriods(obj, *tr, floating, lim)
-			busy = append(busy, periods...)
-			return err
-		})
-		if err != nil {
+		if busy, err = v.FreeBusy(t.owner, t.cal, *tr, floating, lim); err != nil {
 			return withHrefs(err, t)
 		}
 	}
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	_, err = io.WriteString(w, freeBusyCalendar(*tr, domain.MergeBusy(busy), time.Now()))
+	_, err = io.WriteString(w, freeBusyCalendar(*tr, busy, time.Now()))
 	return err
 }
 
