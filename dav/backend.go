@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
@@ -18,11 +19,16 @@ type Backend struct {
 	log    eventlog.Log
 	store  *projections.Store
 	limits domain.Limits
+
+	// queuesMu guards queues: each calendar stream with commands waiting
+	// for, or in, a batch (batch.go). It is never held across I/O.
+	queuesMu sync.Mutex
+	queues   map[string]*calendarQueue
 }
 
 // NewBackend returns a Backend over a log and its projections.
 func NewBackend(log eventlog.Log, store *projections.Store, limits domain.Limits) *Backend {
-	return &Backend{log: log, store: store, limits: limits}
+	return &Backend{log: log, store: store, limits: limits, queues: map[string]*calendarQueue{}}
 }
 
 // streamAppend is one stream's share of a decided change.
@@ -37,7 +43,9 @@ type streamAppend struct {
 const maxAttempts = 16
 
 // execute runs decide against a fresh view until its appends land without a
-// conflict, then waits until the projections include them. decide returns no
+// conflict, then waits until the projections include them. It serves
+// writes that span streams (a new principal with its calendar, a MOVE
+// between calendars); writes to one calendar go through onCalendar. decide returns no
 // appends for a no-op. A conflict means the view was older than the stream:
 // waiting for the projections to reach the log's head and deciding again
 // gives the answer a serial execution would have given (design.md,
@@ -60,11 +68,7 @@ func (b *Backend) execute(ctx context.Context, meta eventlog.Metadata, decide fu
 		if !errors.Is(err, eventlog.ErrConflict) || attempt+1 >= maxAttempts {
 			return err
 		}
-		head, err := b.log.Head(ctx)
-		if err != nil {
-			return err
-		}
-		if err := b.store.WaitFor(ctx, head); err != nil {
+		if err := b.catchUp(ctx); err != nil {
 			return err
 		}
 	}

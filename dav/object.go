@@ -1,6 +1,7 @@
 package dav
 
 import (
+	"cmp"
 	"io"
 	"mime"
 	"net/http"
@@ -9,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/kalends/kalends/domain"
-	"github.com/kalends/kalends/eventlog"
 	"github.com/kalends/kalends/projections"
 )
 
@@ -112,22 +112,20 @@ func (s *server) put(w http.ResponseWriter, r *http.Request, t target) error {
 	}
 	var created bool
 	var etag string
-	err = s.backend.execute(r.Context(), s.meta(r), func(v *projections.View) ([]streamAppend, error) {
-		cal, err := s.loadCalendar(v, t)
-		if err != nil {
-			return nil, err
+	err = s.backend.onCalendar(r.Context(), s.meta(r), t.owner, t.cal, func(st *calendarState) ([]domain.Event, error) {
+		if !st.live {
+			return nil, errNoCalendar(t)
 		}
-		contents := v.Contents(t.owner, t.cal)
-		cur, exists := contents.Object(t.obj)
+		cur, exists := st.Object(t.obj)
 		if err := checkConditions(r, cur.ETag); err != nil {
 			return nil, err
 		}
-		put, err := domain.DecidePutObject(cal.Info(), contents, t.obj, body, s.cfg.Limits)
+		put, err := domain.DecidePutObject(st.info(), st, t.obj, body, s.cfg.Limits)
 		if err != nil {
 			return nil, err
 		}
 		created, etag = !exists, put.ETag
-		return []streamAppend{{cal.Stream, eventlog.Exactly(cal.Revision), []domain.Event{put}}}, nil
+		return []domain.Event{put}, nil
 	})
 	if err != nil {
 		return withHrefs(err, t)
@@ -151,64 +149,46 @@ func withHrefs(err error, t target) error {
 	return err
 }
 
-// loadCalendar reads the live calendar a write goes to. A write into a
-// calendar that does not exist is a 409 (RFC 4918 §9.7.1: no parent).
-func (s *server) loadCalendar(v *projections.View, t target) (projections.Calendar, error) {
-	cal, ok, err := v.Calendar(t.owner, t.cal)
-	if err != nil {
-		return cal, err
-	}
-	if !ok || cal.Deleted {
-		return cal, errStatus(http.StatusConflict, "no calendar "+t.cal)
-	}
-	return cal, nil
+// errNoCalendar refuses a write into a calendar that does not exist: 409,
+// the parent is missing (RFC 4918 §9.7.1).
+func errNoCalendar(t target) error {
+	return errStatus(http.StatusConflict, "no calendar "+t.cal)
 }
 
 func (s *server) delete(w http.ResponseWriter, r *http.Request, t target) error {
+	var decide func(st *calendarState) ([]domain.Event, error)
 	switch t.kind {
 	case kindObject:
-		err := s.backend.execute(r.Context(), s.meta(r), func(v *projections.View) ([]streamAppend, error) {
-			cal, ok, err := v.Calendar(t.owner, t.cal)
-			if err != nil {
-				return nil, err
-			}
-			if !ok || cal.Deleted {
+		decide = func(st *calendarState) ([]domain.Event, error) {
+			if !st.live {
 				return nil, errNotFound
 			}
-			contents := v.Contents(t.owner, t.cal)
-			cur, _ := contents.Object(t.obj)
+			cur, _ := st.Object(t.obj)
 			if err := checkConditions(r, cur.ETag); err != nil {
 				return nil, err
 			}
-			del, err := domain.DecideDeleteObject(contents, t.obj)
+			del, err := domain.DecideDeleteObject(st, t.obj)
 			if err != nil {
 				return nil, err
 			}
-			return []streamAppend{{cal.Stream, eventlog.Exactly(cal.Revision), []domain.Event{del}}}, nil
-		})
-		if err != nil {
-			return withHrefs(err, t)
+			return []domain.Event{del}, nil
 		}
 	case kindCalendar:
-		err := s.backend.execute(r.Context(), s.meta(r), func(v *projections.View) ([]streamAppend, error) {
-			cal, ok, err := v.Calendar(t.owner, t.cal)
-			if err != nil {
-				return nil, err
-			}
-			if r.Header.Get("If-Match") != "" && (!ok || cal.Deleted) {
+		decide = func(st *calendarState) ([]domain.Event, error) {
+			if r.Header.Get("If-Match") != "" && !st.live {
 				return nil, errStatus(http.StatusPreconditionFailed, "If-Match does not hold")
 			}
-			del, err := domain.DecideDeleteCalendar(ok && !cal.Deleted)
+			del, err := domain.DecideDeleteCalendar(st.live)
 			if err != nil {
 				return nil, err
 			}
-			return []streamAppend{{cal.Stream, eventlog.Exactly(cal.Revision), []domain.Event{del}}}, nil
-		})
-		if err != nil {
-			return withHrefs(err, t)
+			return []domain.Event{del}, nil
 		}
 	default:
 		return errStatus(http.StatusForbidden, "this collection cannot be deleted")
+	}
+	if err := s.backend.onCalendar(r.Context(), s.meta(r), t.owner, t.cal, decide); err != nil {
+		return withHrefs(err, t)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -251,50 +231,68 @@ func (s *server) relocate(w http.ResponseWriter, r *http.Request, src target, mo
 	}
 	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
 	var replaced bool
-	err = s.backend.execute(r.Context(), s.meta(r), func(v *projections.View) ([]streamAppend, error) {
-		srcCal, ok, err := v.Calendar(src.owner, src.cal)
-		if err != nil {
-			return nil, err
-		}
-		if !ok || srcCal.Deleted {
+	// relocateWithin decides the move or copy with source and destination
+	// read from their calendars' states (the same state when the calendar
+	// is the same).
+	relocateWithin := func(srcState, dstState *calendarState) (*domain.Relocation, error) {
+		if !srcState.live {
 			return nil, errNotFound
 		}
-		obj, ok, err := v.Object(src.owner, src.cal, src.obj)
-		if err != nil {
-			return nil, err
-		}
+		obj, data, ok := srcState.objectWithData(src.obj)
 		if !ok {
 			return nil, errNotFound
 		}
 		if err := checkConditions(r, obj.ETag); err != nil {
 			return nil, err
 		}
-		dstCal, err := s.loadCalendar(v, dst)
-		if err != nil {
-			return nil, err
+		if !dstState.live {
+			return nil, errNoCalendar(dst)
 		}
-		rel, err := domain.DecideRelocate(srcCal.Info(), obj.Info(), []byte(obj.Data),
-			dstCal.Info(), v.Contents(dst.owner, dst.cal), dst.obj, overwrite, move, s.cfg.Limits)
+		rel, err := domain.DecideRelocate(srcState.info(), obj, []byte(data), dstState.info(), dstState, dst.obj, overwrite, move, s.cfg.Limits)
 		if err != nil {
 			return nil, err
 		}
 		replaced = rel.Replaced
-		if srcCal.Stream == dstCal.Stream {
-			events := []domain.Event{rel.Put}
-			if rel.Delete != nil {
-				events = append(events, rel.Delete)
+		return rel, nil
+	}
+	if src.owner == dst.owner && src.cal == dst.cal {
+		err = s.backend.onCalendar(r.Context(), s.meta(r), src.owner, src.cal, func(st *calendarState) ([]domain.Event, error) {
+			rel, err := relocateWithin(st, st)
+			if err != nil {
+				return nil, err
 			}
-			return []streamAppend{{dstCal.Stream, eventlog.Exactly(dstCal.Revision), events}}, nil
-		}
-		// Destination first: if the log cannot append both atomically and
-		// the process dies in between, the object exists twice, never
-		// nowhere.
-		appends := []streamAppend{{dstCal.Stream, eventlog.Exactly(dstCal.Revision), []domain.Event{rel.Put}}}
-		if rel.Delete != nil {
-			appends = append(appends, streamAppend{srcCal.Stream, eventlog.Exactly(srcCal.Revision), []domain.Event{rel.Delete}})
-		}
-		return appends, nil
-	})
+			if rel.Delete != nil {
+				return []domain.Event{rel.Put, rel.Delete}, nil
+			}
+			return []domain.Event{rel.Put}, nil
+		})
+	} else {
+		err = s.backend.execute(r.Context(), s.meta(r), func(v *projections.View) ([]streamAppend, error) {
+			srcState, err := newCalendarState(v, src.owner, src.cal)
+			if err != nil {
+				return nil, err
+			}
+			dstState, err := newCalendarState(v, dst.owner, dst.cal)
+			if err != nil {
+				return nil, err
+			}
+			rel, err := relocateWithin(srcState, dstState)
+			if err == nil {
+				err = cmp.Or(srcState.err, dstState.err)
+			}
+			if err != nil {
+				return nil, err
+			}
+			// Destination first: if the log cannot append both atomically
+			// and the process dies in between, the object exists twice,
+			// never nowhere.
+			appends := []streamAppend{{dstState.cal.Stream, calendarExpectation(dstState.cal, dstState.found), []domain.Event{rel.Put}}}
+			if rel.Delete != nil {
+				appends = append(appends, streamAppend{srcState.cal.Stream, calendarExpectation(srcState.cal, srcState.found), []domain.Event{rel.Delete}})
+			}
+			return appends, nil
+		})
+	}
 	if err != nil {
 		return withHrefs(err, dst)
 	}

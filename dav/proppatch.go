@@ -6,8 +6,6 @@ import (
 	"net/http"
 
 	"github.com/kalends/kalends/domain"
-	"github.com/kalends/kalends/eventlog"
-	"github.com/kalends/kalends/projections"
 )
 
 // propChange is one instruction of a PROPPATCH or of a creation body.
@@ -139,19 +137,15 @@ func (s *server) patchCalendar(r *http.Request, t target, changes []propChange) 
 	if len(bad) > 0 {
 		return failedProps(changes, bad), nil
 	}
-	err := s.backend.execute(r.Context(), s.meta(r), func(v *projections.View) ([]streamAppend, error) {
-		cal, ok, err := v.Calendar(t.owner, t.cal)
-		if err != nil {
-			return nil, err
-		}
-		if !ok || cal.Deleted {
+	err := s.backend.onCalendar(r.Context(), s.meta(r), t.owner, t.cal, func(st *calendarState) ([]domain.Event, error) {
+		if !st.live {
 			return nil, errNotFound
 		}
 		ev, err := domain.DecideChangeProperties(set, remove)
 		if err != nil {
 			return nil, err
 		}
-		return []streamAppend{{cal.Stream, eventlog.Exactly(cal.Revision), []domain.Event{ev}}}, nil
+		return []domain.Event{ev}, nil
 	})
 	var pe *domain.PreconditionError
 	if errors.As(err, &pe) && pe.Condition != domain.NotFound {
@@ -225,16 +219,12 @@ func (s *server) mkcalendar(w http.ResponseWriter, r *http.Request, t target, mk
 	if len(bad) > 0 {
 		return writeCreationFailure(w, t, respRoot, changes, bad)
 	}
-	err = s.backend.execute(r.Context(), s.meta(r), func(v *projections.View) ([]streamAppend, error) {
-		cal, found, err := v.Calendar(t.owner, t.cal)
+	err = s.backend.onCalendar(r.Context(), s.meta(r), t.owner, t.cal, func(st *calendarState) ([]domain.Event, error) {
+		created, err := domain.DecideCreateCalendar(t.owner, t.cal, st.live, components, set)
 		if err != nil {
 			return nil, err
 		}
-		created, err := domain.DecideCreateCalendar(t.owner, t.cal, found && !cal.Deleted, components, set)
-		if err != nil {
-			return nil, err
-		}
-		return []streamAppend{{domain.CalendarStream(t.owner, t.cal), calendarExpectation(cal, found), []domain.Event{created}}}, nil
+		return []domain.Event{created}, nil
 	})
 	var pe *domain.PreconditionError
 	if errors.As(err, &pe) && (pe.Condition == domain.ValidTimezone || pe.Condition == domain.SupportedCalendarComponent) && len(changes) > 0 {
