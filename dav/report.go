@@ -282,7 +282,11 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 			reached = c.Revision
 			return nil
 		}
-		obj, found, err := v.Object(t.owner, t.cal, c.Name)
+		read := v.ObjectMeta
+		if rr.wantData {
+			read = v.Object
+		}
+		obj, found, err := read(t.owner, t.cal, c.Name)
 		if err != nil || !found {
 			return errors.Join(err, errors.New("change index names a missing object "+c.Name))
 		}

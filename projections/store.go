@@ -46,6 +46,8 @@ type Store struct {
 	// moved is closed and replaced whenever cp advances or the store
 	// closes: WaitFor sleeps on it instead of polling.
 	moved chan struct{}
+
+	principals principalCache
 }
 
 // Open opens (or creates) the projection store in dir. A store written by an
@@ -214,6 +216,7 @@ func (s *Store) Apply(records []eventlog.Record) error {
 		return fmt.Errorf("projections: commit: %w", err)
 	}
 	s.cp = cp
+	s.principals.invalidateIfPrincipals(records)
 	close(s.moved)
 	s.moved = make(chan struct{})
 	return nil
@@ -315,7 +318,7 @@ func (v *View) Calendars(owner string, fn func(Calendar) error) error {
 
 // Object looks up a live object, with its data.
 func (v *View) Object(owner, cal, name string) (Object, bool, error) {
-	o, found, err := v.objectMeta(owner, cal, name)
+	o, found, err := v.ObjectMeta(owner, cal, name)
 	if !found || err != nil {
 		return o, found, err
 	}
@@ -329,7 +332,8 @@ func (v *View) Object(owner, cal, name string) (Object, bool, error) {
 	return o, err == nil, err
 }
 
-func (v *View) objectMeta(owner, cal, name string) (Object, bool, error) {
+// ObjectMeta looks up a live object without reading its data.
+func (v *View) ObjectMeta(owner, cal, name string) (Object, bool, error) {
 	var o Object
 	found, err := get(v.snap, memberKey(tagObject, owner, cal, name), func(val []byte) (err error) {
 		o, err = decodeObjectMeta(name, val)
@@ -348,7 +352,7 @@ func (v *View) ObjectByUID(owner, cal, uid string) (Object, bool, error) {
 	if !found || err != nil {
 		return Object{}, false, err
 	}
-	return v.objectMeta(owner, cal, name)
+	return v.ObjectMeta(owner, cal, name)
 }
 
 // Objects lists a calendar's live objects in name order, with or without data.
@@ -468,7 +472,7 @@ type contents struct {
 }
 
 func (c contents) Object(name string) (domain.ObjectInfo, bool) {
-	return c.answer(c.v.objectMeta(c.owner, c.cal, name))
+	return c.answer(c.v.ObjectMeta(c.owner, c.cal, name))
 }
 
 func (c contents) ObjectByUID(uid string) (domain.ObjectInfo, bool) {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -235,11 +236,7 @@ func zoneDependence(obj *domain.Object) (floating, mixed bool) {
 		for i, name := range timeProps {
 			for _, p := range c.Props.Values(name) {
 				tzid := p.Params.Get(ical.PropTimezoneID)
-				known := false
-				if tzid != "" {
-					_, err := domain.ResolveTZID(tzid, vtz)
-					known = err == nil
-				}
+				known := tzid != "" && resolves(tzid, vtz)
 				for _, v := range strings.FieldsFunc(p.Value, func(r rune) bool { return r == ',' || r == '/' }) {
 					v = strings.TrimSpace(v)
 					if v == "" || strings.ContainsAny(v[:1], "Pp+-") {
@@ -255,6 +252,23 @@ func zoneDependence(obj *domain.Object) (floating, mixed bool) {
 		}
 	}
 	return floating, idFloating && idFixed
+}
+
+// ianaKnown caches the TZIDs that resolve without any VTIMEZONE: that
+// answer never changes, and domain.ResolveTZID reads the zone database from
+// disk on every call.
+var ianaKnown sync.Map // string → struct{}
+
+func resolves(tzid string, vtz []*ical.Component) bool {
+	if _, ok := ianaKnown.Load(tzid); ok {
+		return true
+	}
+	if _, err := domain.ResolveTZID(tzid, nil); err == nil {
+		ianaKnown.Store(tzid, struct{}{})
+		return true
+	}
+	_, err := domain.ResolveTZID(tzid, vtz)
+	return err == nil
 }
 
 // writeTimeIndex replaces what name contributed to the index with ti; a nil
@@ -358,7 +372,7 @@ func (v *View) ObjectsOverlapping(owner, cal string, tr domain.TimeRange, withDa
 		if withData {
 			o, found, err = v.Object(owner, cal, name)
 		} else {
-			o, found, err = v.objectMeta(owner, cal, name)
+			o, found, err = v.ObjectMeta(owner, cal, name)
 		}
 		if err == nil && !found {
 			err = errCorrupt // the index names an object that does not exist

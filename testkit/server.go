@@ -76,14 +76,8 @@ func NewServer(t testing.TB, opts Options) *Server {
 	ctx, s.cancel = context.WithCancel(context.Background())
 	go func() { s.done <- s.Store.Run(ctx, s.Log) }()
 	s.Backend = dav.NewBackend(s.Log, s.Store, opts.Limits)
-	active := func(name string) bool {
-		v := s.Store.View()
-		defer v.Close()
-		p, ok, err := v.Principal(name)
-		return err == nil && ok && !p.Disabled
-	}
 	s.http = httptest.NewServer(dav.NewHandler(dav.Config{
-		Log: s.Log, Store: s.Store, Auth: auth.NewBasic(s.Creds, active), Logger: logger, Limits: opts.Limits,
+		Log: s.Log, Store: s.Store, Auth: auth.NewBasic(s.Creds, s.Store.PrincipalActive), Logger: logger, Limits: opts.Limits,
 	}))
 	s.URL = s.http.URL
 	t.Cleanup(s.Stop)

@@ -171,9 +171,4 @@ func (o *localOps) principal(name string) (projections.Principal, error) {
 
 // active is the authenticator's hook: only a principal that exists and is
 // not disabled may log in, whatever the credential store holds.
-func (n *node) active(name string) bool {
-	v := n.store.View()
-	defer v.Close()
-	p, ok, err := v.Principal(name)
-	return err == nil && ok && !p.Disabled
-}
+func (n *node) active(name string) bool { return n.store.PrincipalActive(name) }
