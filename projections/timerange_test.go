@@ -277,3 +277,60 @@ func TestTimeRangeIndexMatchesBruteForce(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeRangeIndexReplay: the index follows replacements, deletions and a
+// calendar's deletion and re-creation, and applying the same records in one
+// batch or one at a time gives the same bytes.
+func TestTimeRangeIndexReplay(t *testing.T) {
+	g := genCalendar{r: rand.New(rand.NewPCG(7, 7))}
+	h := newHistory(t)
+	recs := []eventlog.Record{h.cal("alice", "work", &domain.CalendarCreated{Owner: "alice", Name: "work"})}
+	for i := range 200 {
+		uid := fmt.Sprintf("u%d", i%40)
+		comp, data := g.object(uid)
+		recs = append(recs, h.cal("alice", "work", putComp(uid+".ics", uid, comp, data)))
+		if i%9 == 8 {
+			recs = append(recs, h.cal("alice", "work", &domain.ObjectDeleted{Name: uid + ".ics"}))
+		}
+		if i == 120 {
+			recs = append(recs, h.cal("alice", "work", &domain.CalendarDeleted{}),
+				h.cal("alice", "work", &domain.CalendarCreated{Owner: "alice", Name: "work"}))
+		}
+	}
+	one, each := newStore(t), newStore(t)
+	apply(t, one, recs...)
+	for _, r := range recs {
+		apply(t, each, r)
+	}
+	a, b := dump(t, one), dump(t, each)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("the index differs between one batch and one record at a time")
+	}
+	// Every index key belongs to a live object, and everything open covers
+	// every live object: nothing outlives its object or its calendar.
+	v := view(t, one)
+	live := map[string]bool{}
+	v.Objects("alice", "work", false, func(o Object) error { live[o.Name] = true; return nil })
+	var offered []string
+	if err := v.ObjectsOverlapping("alice", "work", domain.TimeRange{}, false, func(o Object) error {
+		offered = append(offered, o.Name)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(offered, sortedNames(live)) {
+		t.Fatalf("an open range offers %v, the live objects are %v", offered, sortedNames(live))
+	}
+	for _, kv := range a {
+		tag := kv[0][0]
+		if tag == tagTimeIndex || tag == tagOpenEnded || tag == tagTime {
+			name := string(kv[0][len(calPrefix(tag, "alice", "work")):])
+			if tag == tagTime {
+				name = name[9:] // level and bucket
+			}
+			if !live[name] {
+				t.Errorf("index key %q outlived its object", kv[0])
+			}
+		}
+	}
+}
