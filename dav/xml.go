@@ -87,6 +87,7 @@ func parseXML(r io.Reader) (*node, error) {
 	d.Strict = true // undeclared entities are errors: no entity expansion at all
 	var stack []*node
 	var inner []*strings.Builder
+	var scopes []map[string]bool // namespaces declared on each open element
 	var root *node
 	for {
 		tok, err := d.Token()
@@ -102,6 +103,11 @@ func parseXML(r io.Reader) (*node, error) {
 		case xml.StartElement:
 			if len(stack) >= maxXMLDepth {
 				return nil, errors.New("XML nested too deeply")
+			}
+			scope := declaredNamespaces(t.Attr)
+			scopes = append(scopes, scope)
+			if err := checkNamespacesDeclared(t, scopes); err != nil {
+				return nil, err
 			}
 			n := &node{Name: t.Name, Attr: t.Attr}
 			if len(stack) == 0 {
@@ -121,7 +127,7 @@ func parseXML(r io.Reader) (*node, error) {
 		case xml.EndElement:
 			n := stack[len(stack)-1]
 			n.Inner = inner[len(inner)-1].String()
-			stack, inner = stack[:len(stack)-1], inner[:len(inner)-1]
+			stack, inner, scopes = stack[:len(stack)-1], inner[:len(inner)-1], scopes[:len(scopes)-1]
 			for _, b := range inner {
 				b.WriteString("</")
 				b.WriteString(t.Name.Local)
@@ -140,6 +146,50 @@ func parseXML(r io.Reader) (*node, error) {
 		return nil, errors.New("XML body has no element")
 	}
 	return root, nil
+}
+
+// declaredNamespaces are the namespace names an element's attributes bind.
+func declaredNamespaces(attrs []xml.Attr) map[string]bool {
+	var scope map[string]bool
+	for _, a := range attrs {
+		if a.Name.Space == "xmlns" || a.Name.Space == "" && a.Name.Local == "xmlns" {
+			if scope == nil {
+				scope = map[string]bool{}
+			}
+			scope[a.Value] = true
+		}
+	}
+	return scope
+}
+
+// xmlNamespace is what encoding/xml gives the reserved "xml" prefix.
+const xmlNamespace = "http://www.w3.org/XML/1998/namespace"
+
+// checkNamespacesDeclared refuses a prefix bound nowhere. encoding/xml
+// reads an unbound prefix as if it were the namespace name, so a client's
+// typo "ical:calendar-color" would silently set a property in a namespace
+// called "ical" and the client would believe it had set the colour.
+func checkNamespacesDeclared(t xml.StartElement, scopes []map[string]bool) error {
+	declared := func(space string) bool {
+		if space == "" || space == xmlNamespace {
+			return true
+		}
+		for _, sc := range scopes {
+			if sc[space] {
+				return true
+			}
+		}
+		return false
+	}
+	if !declared(t.Name.Space) {
+		return fmt.Errorf("undeclared namespace prefix %q", t.Name.Space)
+	}
+	for _, a := range t.Attr {
+		if a.Name.Space != "xmlns" && !declared(a.Name.Space) {
+			return fmt.Errorf("undeclared namespace prefix %q", a.Name.Space)
+		}
+	}
+	return nil
 }
 
 // writeSelfContainedStart writes a start tag that declares its own default

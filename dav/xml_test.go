@@ -73,3 +73,18 @@ func FuzzParseXML(f *testing.F) {
 		walk(n)
 	})
 }
+
+func TestParseXMLRefusesUndeclaredPrefix(t *testing.T) {
+	for _, doc := range []string{
+		`<c:mkcalendar xmlns:c="urn:ietf:params:xml:ns:caldav"><ical:calendar-color>#336699FF</ical:calendar-color></c:mkcalendar>`,
+		`<D:prop xmlns:D="DAV:"><D:x zz:attr="1"/></D:prop>`,
+	} {
+		if _, err := parseXML(strings.NewReader(doc)); err == nil {
+			t.Errorf("accepted %s", doc)
+		}
+	}
+	ok := `<D:prop xmlns:D="DAV:" xml:lang="en"><x xmlns="urn:x"><y/></x><z xmlns=""/></D:prop>`
+	if _, err := parseXML(strings.NewReader(ok)); err != nil {
+		t.Errorf("refused well-formed document: %v", err)
+	}
+}
