@@ -95,6 +95,15 @@ func BenchmarkTimeRangeQuery(b *testing.B) {
 	}{{"week", 7}, {"month", 31}} {
 		tr := domain.TimeRange{Start: from, End: from.AddDate(0, 0, w.days)}
 		filter := domain.CompFilter{Name: "VCALENDAR", CompFilters: []domain.CompFilter{{Name: "VEVENT", TimeRange: &tr}}}
+		b.Run(w.name+"/lookup", func(b *testing.B) {
+			// The index's own share: candidates and their data, unparsed.
+			v := view(b, s)
+			for b.Loop() {
+				if err := v.ObjectsOverlapping("alice", "work", tr, true, func(Object) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		for _, indexed := range []bool{true, false} {
 			name := w.name + "/index"
 			if !indexed {
