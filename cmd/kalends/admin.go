@@ -38,8 +38,15 @@ type passwordBody struct {
 	Password string `json:"password"`
 }
 
-func adminHandler(ops userOps, logger zerolog.Logger) http.Handler {
+func adminHandler(ops userOps, n *node, logger zerolog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	if n != nil {
+		for _, cmd := range operatorCommands {
+			if cmd.routes != nil {
+				cmd.routes(mux, n)
+			}
+		}
+	}
 	mux.HandleFunc("GET /v1/ping", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -79,7 +79,7 @@ func startAdmin(t *testing.T, dir string) *fakeOps {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: adminHandler(ops, zerolog.Nop())}
+	srv := &http.Server{Handler: adminHandler(ops, nil, zerolog.Nop())}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ops

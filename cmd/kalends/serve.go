@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg *config, logger zerolog.Logger) (err error) 
 		ErrorLog:          httpLog,
 	}
 	admin := &http.Server{
-		Handler:           adminHandler(&localOps{n: n, defaultCalendar: cfg.DefaultCalendar}, logger),
+		Handler:           adminHandler(&localOps{n: n, defaultCalendar: cfg.DefaultCalendar}, n, logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          httpLog,
 	}
