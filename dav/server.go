@@ -23,7 +23,7 @@ import (
 // far as current-user-privilege-set goes, CalDAV, and extended MKCOL.
 const davHeader = "1, 3, access-control, calendar-access, extended-mkcol"
 
-const allowHeader = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCALENDAR, MKCOL, COPY, MOVE, REPORT"
+const allowHeader = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCALENDAR, MKCOL, COPY, MOVE, REPORT, POST"
 
 type server struct {
 	cfg     Config
@@ -209,6 +209,16 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info(r).principal = principal
+	// Time travel lives beside the live tree, each under its own prefix;
+	// its handlers authorize (owner only) and answer themselves.
+	for _, tt := range timeTravel {
+		if rest, ok := strings.CutPrefix(path, tt.prefix); ok {
+			if err := tt.serve(s, w, r, rest); err != nil {
+				s.writeError(w, r, err)
+			}
+			return
+		}
+	}
 	t, ok := parseEscapedTarget(path)
 	if !ok {
 		s.writeError(w, r, errNotFound)
@@ -262,8 +272,24 @@ func (s *server) options(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// timeTravel are the read-only and restoring views of the log (issue 4):
+// /history/ (an object's versions), /asof/ (a calendar at an instant) and
+// /trash/ (deleted calendars and objects). Each is served by its own file.
+var timeTravel = []struct {
+	prefix string
+	serve  func(s *server, w http.ResponseWriter, r *http.Request, rest string) error
+}{
+	{historyPrefix, (*server).serveHistory},
+	{asOfPrefix, (*server).serveAsOf},
+	{trashPrefix, (*server).serveTrash},
+}
+
 func (s *server) dispatch(w http.ResponseWriter, r *http.Request, t target) error {
 	switch r.Method {
+	case http.MethodPost:
+		// POST on a calendar or object restores it to an earlier instant
+		// (restore.go); nothing else takes POST.
+		return s.restore(w, r, t)
 	case "PROPFIND":
 		return s.propfind(w, r, t)
 	case "PROPPATCH":
