@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -99,7 +100,8 @@ type ObjectPut struct {
 	Component string `json:"component"`
 	ETag      string `json:"etag"`
 	// Data is the validated iCalendar text exactly as the client sent it.
-	Data string `json:"data"`
+	// It is stored after the JSON header, not inside it (see Encode).
+	Data string `json:"-"`
 	// CopiedFrom is "owner/calendar/name" when a MOVE or COPY wrote it.
 	CopiedFrom string `json:"copiedFrom,omitempty"`
 }
@@ -119,9 +121,16 @@ func (CalendarDeleted) EventType() string           { return TypeCalendarDeleted
 func (ObjectPut) EventType() string                 { return TypeObjectPut }
 func (ObjectDeleted) EventType() string             { return TypeObjectDeleted }
 
-// Encode turns an event into its stored form at CurrentSchema.
+// Encode turns an event into its stored form at CurrentSchema: JSON, except
+// that an ObjectPut's iCalendar text follows its JSON header after a
+// newline, verbatim. Escaping a kilobyte of CRLF-laden text into a JSON
+// string and back cost 13 µs an event, the bulk of a rebuild; compact JSON
+// never contains a raw newline, so the split is unambiguous.
 func Encode(e Event) (typ string, schema uint16, data []byte, err error) {
 	data, err = json.Marshal(e)
+	if put, ok := e.(*ObjectPut); ok && err == nil {
+		data = append(append(data, '\n'), put.Data...)
+	}
 	return e.EventType(), CurrentSchema, data, err
 }
 
@@ -151,7 +160,16 @@ func Decode(typ string, schema uint16, data []byte) (Event, error) {
 	default:
 		return nil, fmt.Errorf("domain: unknown event type %q", typ)
 	}
-	if err := json.Unmarshal(data, e); err != nil {
+	header := data
+	if put, ok := e.(*ObjectPut); ok {
+		var text []byte
+		var found bool
+		if header, text, found = bytes.Cut(data, []byte{'\n'}); !found {
+			return nil, fmt.Errorf("domain: decode %s v%d: no data after the header", typ, schema)
+		}
+		put.Data = string(text)
+	}
+	if err := json.Unmarshal(header, e); err != nil {
 		return nil, fmt.Errorf("domain: decode %s v%d: %w", typ, schema, err)
 	}
 	return e, nil

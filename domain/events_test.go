@@ -32,7 +32,9 @@ var goldenV1 = map[string]Event{
 }
 
 func TestDecodeGoldenV1(t *testing.T) {
-	paths, err := filepath.Glob(filepath.Join("testdata", "events", "v1", "*.json"))
+	// Each fixture is an event's stored bytes at schema 1, as a log holds
+	// them; they must decode forever.
+	paths, err := filepath.Glob(filepath.Join("testdata", "events", "v1", "*.event"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +42,7 @@ func TestDecodeGoldenV1(t *testing.T) {
 		t.Errorf("%d fixtures, %d expectations: every event type needs both", len(paths), len(goldenV1))
 	}
 	for _, p := range paths {
-		typ := strings.TrimSuffix(filepath.Base(p), ".json")
+		typ := strings.TrimSuffix(filepath.Base(p), ".event")
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -80,10 +82,11 @@ func TestDecodeRefuses(t *testing.T) {
 	}{
 		{"ObjectRenamed", 1, `{}`},
 		{"", 1, `{}`},
-		{TypeObjectPut, CurrentSchema + 1, `{"name":"a.ics"}`},
-		{TypeObjectPut, 0, `{"name":"a.ics"}`},
-		{TypeObjectPut, 1, `{"name":`},
-		{TypeObjectPut, 1, `{"name":42}`},
+		{TypeObjectPut, CurrentSchema + 1, "{\"name\":\"a.ics\"}\nBEGIN:VCALENDAR"},
+		{TypeObjectPut, 0, "{\"name\":\"a.ics\"}\nBEGIN:VCALENDAR"},
+		{TypeObjectPut, 1, "{\"name\":\nBEGIN:VCALENDAR"},
+		{TypeObjectPut, 1, "{\"name\":42}\nBEGIN:VCALENDAR"},
+		{TypeObjectPut, 1, `{"name":"a.ics"}`}, // the header without the data
 	}
 	for _, c := range cases {
 		if e, err := Decode(c.typ, c.schema, []byte(c.data)); err == nil {
