@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Event is a domain fact. Each concrete type is one event type in the log.
@@ -22,6 +23,7 @@ const (
 	TypeCalendarDeleted           = "CalendarDeleted"
 	TypeObjectPut                 = "ObjectPut"
 	TypeObjectDeleted             = "ObjectDeleted"
+	TypeCalendarRestored          = "CalendarRestored"
 )
 
 // CurrentSchema is the schema version Encode writes for every event type.
@@ -113,6 +115,21 @@ type ObjectDeleted struct {
 	MovedTo string `json:"movedTo,omitempty"`
 }
 
+// CalendarRestored marks the start of a restore's events (restore.go): what
+// follows it in the same append puts the calendar, or one object, back as it
+// was at AsOf. It changes nothing by itself; it is there so that audit and
+// history show a restore as one, not as a burst of ordinary edits. It comes
+// first in the append, or right after the CalendarCreated when the restore
+// re-creates a deleted calendar (a deleted calendar takes no other event).
+type CalendarRestored struct {
+	AsOf time.Time `json:"asOf"`
+	// Object is the restored object's name; "" when the whole calendar was.
+	Object string `json:"object,omitempty"`
+	// Undelete says the restore took something out of the trash: AsOf is
+	// then the instant just before its last deletion.
+	Undelete bool `json:"undelete,omitempty"`
+}
+
 func (PrincipalCreated) EventType() string          { return TypePrincipalCreated }
 func (PrincipalDisabled) EventType() string         { return TypePrincipalDisabled }
 func (CalendarCreated) EventType() string           { return TypeCalendarCreated }
@@ -120,6 +137,7 @@ func (CalendarPropertiesChanged) EventType() string { return TypeCalendarPropert
 func (CalendarDeleted) EventType() string           { return TypeCalendarDeleted }
 func (ObjectPut) EventType() string                 { return TypeObjectPut }
 func (ObjectDeleted) EventType() string             { return TypeObjectDeleted }
+func (CalendarRestored) EventType() string          { return TypeCalendarRestored }
 
 // Encode turns an event into its stored form at CurrentSchema: JSON, except
 // that an ObjectPut's iCalendar text follows its JSON header after a
@@ -157,6 +175,8 @@ func Decode(typ string, schema uint16, data []byte) (Event, error) {
 		e = &ObjectPut{}
 	case TypeObjectDeleted:
 		e = &ObjectDeleted{}
+	case TypeCalendarRestored:
+		e = &CalendarRestored{}
 	default:
 		return nil, fmt.Errorf("domain: unknown event type %q", typ)
 	}

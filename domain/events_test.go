@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // goldenV1 is what each fixture in testdata/events/v1 decodes to. The
@@ -28,7 +29,8 @@ var goldenV1 = map[string]Event{
 		Data: "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:4f1c-uid@example.com\r\n" +
 			"DTSTART:20240102T100000Z\r\nSUMMARY:Café ☕\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
 		CopiedFrom: "alice/home/4f1c.ics"},
-	TypeObjectDeleted: &ObjectDeleted{Name: "4f1c.ics", MovedTo: "alice/archive/4f1c.ics"},
+	TypeObjectDeleted:    &ObjectDeleted{Name: "4f1c.ics", MovedTo: "alice/archive/4f1c.ics"},
+	TypeCalendarRestored: &CalendarRestored{AsOf: time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC), Object: "4f1c.ics", Undelete: true},
 }
 
 func TestDecodeGoldenV1(t *testing.T) {
