@@ -11,6 +11,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
 	"github.com/rs/zerolog"
@@ -28,6 +29,9 @@ var ErrClosed = errors.New("projections: closed")
 // Options configure a Store.
 type Options struct {
 	Logger zerolog.Logger
+	// FS is the filesystem Pebble uses; nil means the disk. As-of views
+	// (asof.go) pass vfs.NewMem() for a store that lives as long as its use.
+	FS vfs.FS
 }
 
 // Store is the projection database and its projector.
@@ -75,6 +79,7 @@ func pebbleOptions(opts Options) *pebble.Options {
 	o := &pebble.Options{
 		Logger:       pebbleLogger{opts.Logger},
 		MemTableSize: 64 << 20,
+		FS:           opts.FS,
 	}
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
