@@ -27,8 +27,8 @@ test: vet
 	@[ -n "$(RACE)" ] || echo "make test: no C compiler for cgo, running without -race"
 	$(GO) test $(RACE) -count=1 -timeout 15m ./...
 
-# Real clients (vdirsyncer, python3-caldav, tsdav) against a fresh binary;
-# the script installs what it needs.
+# Real clients (vdirsyncer, python3-caldav, tsdav, cadaver; litmus for
+# information) against a fresh binary; the script installs what it needs.
 interop:
 	bash interop/run.sh
 
