@@ -1,0 +1,96 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/kalends/kalends/eventlog"
+)
+
+// Rebuild batches are far larger than what a subscription hands Run (a
+// thousand records): every Apply pays a fixed cost (a Pebble commit, the
+// calendar records rewritten at flush, decoder workers started), and a
+// rebuild has no reader waiting for the checkpoint to move. They stay well
+// under the memtable (64 MB) so that a batch never becomes a flushable
+// ingest of its own.
+const (
+	rebuildBatchRecords = 8192
+	rebuildBatchBytes   = 16 << 20
+)
+
+// errRebuildDone stops ReadAll once upTo is reached.
+var errRebuildDone = errors.New("rebuild reached its end")
+
+// Rebuild feeds store from log, from the store's checkpoint up to and
+// including position upTo (pass the log's Head for everything), in large
+// batches through Apply. Reading the log and applying overlap: one
+// goroutine reads and fills the next batch while the caller's goroutine
+// applies the previous one. progress, if not nil, is called after each
+// applied batch with the position reached and upTo.
+//
+// It is Run without the subscription: for replaying history into a fresh
+// or scratch store as fast as possible, not for following a live log.
+func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.Position, progress func(done, total eventlog.Position)) error {
+	from := store.Checkpoint()
+	if from >= upTo {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []eventlog.Record, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		var batch []eventlog.Record
+		size := 0
+		send := func() bool {
+			select {
+			case batches <- batch:
+				batch, size = make([]eventlog.Record, 0, rebuildBatchRecords), 0
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		err := log.ReadAll(ctx, from, func(r eventlog.Record) error {
+			if r.Position > upTo {
+				return errRebuildDone
+			}
+			batch = append(batch, r)
+			size += len(r.Data)
+			if (len(batch) >= rebuildBatchRecords || size >= rebuildBatchBytes) && !send() {
+				return ctx.Err()
+			}
+			return nil
+		})
+		if errors.Is(err, errRebuildDone) {
+			err = nil
+		}
+		if err == nil && len(batch) > 0 {
+			send()
+		}
+		readErr <- err
+	}()
+	for batch := range batches {
+		if err := store.Apply(batch); err != nil {
+			cancel()
+			for range batches {
+			}
+			return err
+		}
+		if progress != nil {
+			progress(store.Checkpoint(), upTo)
+		}
+	}
+	if err := <-readErr; err != nil {
+		return fmt.Errorf("projections: rebuild: read the log after %d: %w", store.Checkpoint(), err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if cp := store.Checkpoint(); cp < upTo {
+		return fmt.Errorf("projections: rebuild: the log ends at %d, before %d", cp, upTo)
+	}
+	return nil
+}

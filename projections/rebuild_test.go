@@ -1,0 +1,130 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/kalends/kalends/domain"
+	"github.com/kalends/kalends/eventlog"
+	"github.com/kalends/kalends/eventlog/pebblelog"
+)
+
+// memLog writes recs to an in-memory embedded log, which numbers them
+// 1..len(recs) as the history did.
+func memLog(t *testing.T, recs []eventlog.Record) eventlog.Log {
+	t.Helper()
+	l, err := pebblelog.Open("log", pebblelog.Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	for _, r := range recs {
+		res, err := l.Append(context.Background(), r.Stream, eventlog.Any, []eventlog.Event{r.Event})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Position != r.Position {
+			t.Fatalf("log put record %d at %d", r.Position, res.Position)
+		}
+	}
+	return l
+}
+
+// manyRecords is more than two rebuild batches: a calendar of small
+// objects, one in four replaced and one in eight deleted afterwards.
+func manyRecords(t *testing.T) []eventlog.Record {
+	h := newHistory(t)
+	recs := twoCalendars(h)
+	for i := range 2*rebuildBatchRecords + 100 {
+		name := fmt.Sprintf("%d.ics", i%(rebuildBatchRecords+rebuildBatchRecords/4))
+		recs = append(recs, h.cal("alice", "work", put(name, "uid-"+name, fmt.Sprint("v", i))))
+	}
+	for i := 0; i < rebuildBatchRecords; i += 8 {
+		recs = append(recs, h.cal("alice", "work", &domain.ObjectDeleted{Name: fmt.Sprintf("%d.ics", i)}))
+	}
+	return recs
+}
+
+func TestRebuildMatchesApply(t *testing.T) {
+	recs := manyRecords(t)
+	log := memLog(t, recs)
+	head := recs[len(recs)-1].Position
+
+	want := newStore(t)
+	apply(t, want, recs...)
+
+	got := newStore(t)
+	var calls []eventlog.Position
+	err := Rebuild(context.Background(), log, got, head, func(done, total eventlog.Position) {
+		if total != head {
+			t.Errorf("progress total %d, want %d", total, head)
+		}
+		calls = append(calls, done)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Checkpoint() != head {
+		t.Fatalf("checkpoint %d, want %d", got.Checkpoint(), head)
+	}
+	if diffs := digest(t, got).Diff(digest(t, want)); len(diffs) != 0 {
+		t.Fatalf("rebuilt store differs from the applied one: %v", groups(diffs))
+	}
+	// Large batches: a handful of Applies, not one per subscription chunk.
+	if len(calls) < 3 || len(calls) > 4 || calls[len(calls)-1] != head {
+		t.Fatalf("progress after each batch: %v", calls)
+	}
+}
+
+// Rebuild stops at upTo, and a later Rebuild resumes from the checkpoint.
+func TestRebuildUpToAndResume(t *testing.T) {
+	recs := manyRecords(t)
+	log := memLog(t, recs)
+	mid := eventlog.Position(rebuildBatchRecords + 17)
+
+	want := newStore(t)
+	apply(t, want, recs[:mid]...)
+	got := newStore(t)
+	if err := Rebuild(context.Background(), log, got, mid, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got.Checkpoint() != mid {
+		t.Fatalf("checkpoint %d, want %d", got.Checkpoint(), mid)
+	}
+	if diffs := digest(t, got).Diff(digest(t, want)); len(diffs) != 0 {
+		t.Fatalf("differs at %d: %v", mid, groups(diffs))
+	}
+
+	head := recs[len(recs)-1].Position
+	apply(t, want, recs[mid:]...)
+	if err := Rebuild(context.Background(), log, got, head, nil); err != nil {
+		t.Fatal(err)
+	}
+	if diffs := digest(t, got).Diff(digest(t, want)); len(diffs) != 0 {
+		t.Fatalf("differs after resuming: %v", groups(diffs))
+	}
+}
+
+func TestRebuildErrors(t *testing.T) {
+	h := newHistory(t)
+	recs := []eventlog.Record{
+		h.cal("alice", "work", &domain.CalendarCreated{Owner: "alice", Name: "work"}),
+		h.cal("alice", "work", &domain.ObjectDeleted{Name: "never-put.ics"}),
+	}
+	log := memLog(t, recs)
+	if err := Rebuild(context.Background(), log, newStore(t), 2, nil); err == nil || !strings.Contains(err.Error(), "never-put.ics") {
+		t.Fatalf("inconsistent log: %v", err)
+	}
+	short := memLog(t, recs[:1])
+	if err := Rebuild(context.Background(), short, newStore(t), 5, nil); err == nil || !strings.Contains(err.Error(), "ends at 1") {
+		t.Fatalf("rebuild past the head of the log: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Rebuild(ctx, short, newStore(t), 1, nil); err == nil {
+		t.Fatal("cancelled rebuild succeeded")
+	}
+}
