@@ -126,7 +126,8 @@ type CalendarRestored struct {
 	// Object is the restored object's name; "" when the whole calendar was.
 	Object string `json:"object,omitempty"`
 	// Undelete says the restore took something out of the trash: AsOf is
-	// then the instant just before its last deletion.
+	// then the time of the deletion it undid, and the state restored is
+	// the one just before that deletion.
 	Undelete bool `json:"undelete,omitempty"`
 }
 
