@@ -219,8 +219,11 @@ func Verify(ctx context.Context, log Log, opts VerifyOptions) (VerifyResult, err
 			report(Problem{Position: r.Position, Reason: Reordered, Stream: r.Stream,
 				Detail: fmt.Sprintf("position %d comes after position %d", r.Position, lastPos)})
 		case opts.Dense && r.Position != lastPos+1:
-			report(Problem{Position: lastPos + 1, Reason: Removed,
-				Detail: fmt.Sprintf("positions %d..%d are missing", lastPos+1, r.Position-1)})
+			detail := fmt.Sprintf("position %d is missing", lastPos+1)
+			if r.Position > lastPos+2 {
+				detail = fmt.Sprintf("positions %d..%d are missing", lastPos+1, r.Position-1)
+			}
+			report(Problem{Position: lastPos + 1, Reason: Removed, Detail: detail})
 		}
 		checkHeads(r.Position)
 		res.Records++
