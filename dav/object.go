@@ -18,7 +18,7 @@ func (s *server) get(w http.ResponseWriter, r *http.Request, t target) error {
 		w.Header().Set("Allow", "OPTIONS, PROPFIND, REPORT")
 		return errMethodNotFound
 	}
-	v := s.cfg.Store.View()
+	v := s.viewFor(t)
 	res, err := s.load(v, t, info(r).principal)
 	v.Close()
 	if err != nil {

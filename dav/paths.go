@@ -48,6 +48,9 @@ type target struct {
 	// slash reports whether the path ended in "/": collections are
 	// canonically written with one, objects without.
 	slash bool
+	// at is the as-of view the target is read in (asof.go); nil for the
+	// live tree. Its hrefs, and those of its members, carry its prefix.
+	at *asOfView
 }
 
 // parseTarget maps a decoded URL path to what it names. Segments are
@@ -103,6 +106,18 @@ func objectHref(owner, cal, obj string) string { return calendarHref(owner, cal)
 
 // href is the canonical href of the target.
 func (t target) href() string {
+	if t.at != nil {
+		return t.at.prefix() + t.liveHref()
+	}
+	return t.liveHref()
+}
+
+// member is the object named obj in calendar t, in the same tree.
+func (t target) member(obj string) target {
+	return target{kind: kindObject, owner: t.owner, cal: t.cal, obj: obj, at: t.at}
+}
+
+func (t target) liveHref() string {
 	switch t.kind {
 	case kindRoot:
 		return "/"

@@ -45,6 +45,16 @@ func (s *server) load(v *projections.View, t target, me string) (*resource, erro
 	return res, nil
 }
 
+// viewFor opens what a read handler reads t from: the live projections, or
+// the replayed store of the as-of view t is in (asof.go), so that one
+// handler serves both. Close it when done.
+func (s *server) viewFor(t target) *projections.View {
+	if t.at != nil {
+		return t.at.store.View()
+	}
+	return s.cfg.Store.View()
+}
+
 // propRequest is a parsed PROPFIND body.
 type propRequest struct {
 	names    []xml.Name // for prop
@@ -116,7 +126,7 @@ func (s *server) propfind(w http.ResponseWriter, r *http.Request, t target) erro
 	if err != nil {
 		return err
 	}
-	v := s.cfg.Store.View()
+	v := s.viewFor(t)
 	defer v.Close()
 	res, err := s.load(v, t, info(r).principal)
 	if err != nil {
@@ -177,7 +187,7 @@ func (s *server) members(v *projections.View, res *resource, fn func(*resource) 
 	case kindCalendar:
 		child := &resource{me: me, principal: res.principal, cal: res.cal}
 		return v.Objects(res.t.owner, res.t.cal, false, func(o projections.Object) error {
-			child.t = target{kind: kindObject, owner: res.t.owner, cal: res.t.cal, obj: o.Name}
+			child.t = res.t.member(o.Name)
 			child.obj = o
 			return fn(child)
 		})

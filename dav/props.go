@@ -111,7 +111,7 @@ func init() {
 		return hrefXML(principalHref(res.t.owner)), res.t.owner != ""
 	})
 	register(nsDAV, "current-user-privilege-set", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
-		if res.owned() && res.t.kind != kindPrincipal {
+		if res.owned() && res.t.kind != kindPrincipal && res.t.at == nil {
 			return ownerPrivileges, true
 		}
 		return readPrivileges, true

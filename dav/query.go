@@ -206,7 +206,7 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	if err != nil {
 		return err
 	}
-	v := s.cfg.Store.View()
+	v := s.viewFor(t)
 	defer v.Close()
 	res, err := s.load(v, t, info(r).principal)
 	if err != nil {
@@ -260,7 +260,7 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	ms := startMultistatus(w, "multistatus")
 	child := &resource{me: res.me, principal: res.principal, cal: res.cal}
 	for _, h := range hits {
-		child.t = target{kind: kindObject, owner: t.owner, cal: t.cal, obj: h.obj.Name}
+		child.t = t.member(h.obj.Name)
 		child.obj = h.obj
 		stats := s.propsFor(child, rr.names)
 		if rr.wantData {
@@ -286,7 +286,7 @@ func (s *server) freeBusyQuery(w http.ResponseWriter, r *http.Request, t target,
 	if tr.Start.IsZero() || tr.End.IsZero() {
 		return invalidFilter("free-busy-query needs a start and an end")
 	}
-	v := s.cfg.Store.View()
+	v := s.viewFor(t)
 	defer v.Close()
 	res, err := s.load(v, t, info(r).principal)
 	if err != nil {

@@ -156,7 +156,7 @@ func (s *server) multiget(w http.ResponseWriter, r *http.Request, t target, root
 	if err != nil {
 		return err
 	}
-	v := s.cfg.Store.View()
+	v := s.viewFor(t)
 	defer v.Close()
 	calRes, err := s.load(v, t, info(r).principal)
 	if err != nil {
@@ -170,7 +170,7 @@ func (s *server) multiget(w http.ResponseWriter, r *http.Request, t target, root
 		}
 		href := strings.TrimSpace(h.Text)
 		ot, ok := parseHref(href)
-		if !ok || ot.kind != kindObject || ot.owner != t.owner || ot.cal != t.cal {
+		if !ok || ot.kind != kindObject || ot.owner != t.owner || ot.cal != t.cal || !ot.at.sameInstant(t.at) {
 			ms.statusResponse(href, http.StatusNotFound)
 			continue
 		}
@@ -198,6 +198,9 @@ func parseHref(href string) (target, bool) {
 			return target{}, false
 		}
 		href = rest[j:]
+	}
+	if strings.HasPrefix(href, asOfPrefix) {
+		return parseAsOfTarget(href)
 	}
 	return parseEscapedTarget(href)
 }
@@ -249,7 +252,7 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 			return errStatus(http.StatusBadRequest, "bad sync-level")
 		}
 	}
-	v := s.cfg.Store.View()
+	v := s.viewFor(t)
 	defer v.Close()
 	calRes, err := s.load(v, t, info(r).principal)
 	if err != nil {
@@ -276,7 +279,7 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 			return errStopIteration
 		}
 		count++
-		href := objectHref(t.owner, t.cal, c.Name)
+		href := t.member(c.Name).href()
 		if c.Deleted {
 			ms.statusResponse(href, http.StatusNotFound)
 			reached = c.Revision
@@ -290,7 +293,7 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 		if err != nil || !found {
 			return errors.Join(err, errors.New("change index names a missing object "+c.Name))
 		}
-		child.t = target{kind: kindObject, owner: t.owner, cal: t.cal, obj: c.Name}
+		child.t = t.member(c.Name)
 		child.obj = obj
 		ms.response(href, s.objectProps(child, &rr))
 		reached = c.Revision
