@@ -2,6 +2,7 @@ package dav
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/kalends/kalends/dav/auth"
 	"github.com/kalends/kalends/domain"
@@ -21,6 +22,10 @@ type Config struct {
 	// debugging clients (never passwords: the Authorization header is not
 	// logged).
 	LogBodies bool
+	// TrashRetention is how long an owner can still list and undelete what
+	// was deleted (trash.go); 0 means forever, which costs nothing since
+	// the log keeps everything anyway.
+	TrashRetention time.Duration
 }
 
 // NewHandler returns the HTTP handler serving every DAV path.
