@@ -55,6 +55,33 @@ type options struct {
 	server, user, pass          string
 	calendar, bin, cpuprofile   string
 	seed                        uint64
+	phases                      map[string]bool
+	mix                         string
+	queries                     int
+}
+
+// phaseNames are what -phases takes; "issue2" is the first five.
+var phaseNames = []string{"put", "get", "propfind", "multiget", "sync", "query"}
+
+func parsePhases(s string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, p := range strings.Split(s, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "all":
+			for _, n := range phaseNames {
+				out[n] = true
+			}
+		case "issue2":
+			for _, n := range phaseNames[:5] {
+				out[n] = true
+			}
+		case "put", "get", "propfind", "multiget", "sync", "query":
+			out[p] = true
+		default:
+			return nil, fmt.Errorf("-phases: unknown phase %q (want all, issue2, or some of %s)", p, strings.Join(phaseNames, ","))
+		}
+	}
+	return out, nil
 }
 
 func main() {
@@ -75,8 +102,16 @@ func main() {
 	flag.StringVar(&o.calendar, "calendar", "", "calendar path (default /calendars/USER/default/)")
 	flag.StringVar(&o.bin, "bin", "", "a built kalends binary to start (default: go build ./cmd/kalends)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile per phase to PREFIX-<phase>.pprof (this process: client, and the server with -inprocess)")
-	flag.Uint64Var(&o.seed, "seed", 1, "random seed for the objects each request picks")
+	flag.Uint64Var(&o.seed, "seed", 1, "random seed for the objects each request picks, the realistic mix and the query windows")
+	phases := flag.String("phases", "all", "phases to run, comma-separated: all, issue2 (= put,get,propfind,multiget,sync: the default calendar) and/or query (calendar-query and free-busy-query on a calendar of their own, realistic mix); get, propfind, multiget and sync fill the default calendar first")
+	flag.StringVar(&o.mix, "mix", "issue2", "objects of the default calendar (issue-2 phases): issue2 (1.3 KB events, one in four recurring; the figures of issue 2) or realistic (the query phases' mix, see bench/mix.go); the query calendar always holds the realistic mix")
+	flag.IntVar(&o.queries, "queries", 100, "queries per serial query phase")
 	flag.Parse()
+	var err error
+	if o.phases, err = parsePhases(*phases); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(2)
+	}
 	if err := bench(o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
@@ -84,8 +119,11 @@ func main() {
 }
 
 func bench(o options) error {
-	if o.objects < 1 || o.concurrency < 1 || o.reps < 1 || o.changes < 1 || o.multiget < 1 {
-		return errors.New("-objects, -concurrency, -reps, -changes and -multiget must be positive")
+	if o.objects < 1 || o.concurrency < 1 || o.reps < 1 || o.changes < 1 || o.multiget < 1 || o.queries < 1 {
+		return errors.New("-objects, -concurrency, -reps, -changes, -multiget and -queries must be positive")
+	}
+	if o.mix != "issue2" && o.mix != "realistic" {
+		return fmt.Errorf("-mix %q: want issue2 or realistic", o.mix)
 	}
 	if o.small >= o.objects {
 		o.small = 0
@@ -165,7 +203,9 @@ type runner struct {
 	base    int // members the calendar had before the run (-server)
 	results []*result
 	cond    []string
+	notes   []string // what the query phases' answers held
 	objSize int
+	minSize int // the least an object's GET must return
 	pid     int // the server's process, 0 if it is this one or unknown
 }
 
@@ -224,14 +264,23 @@ func sourceState() string {
 }
 
 func (b *runner) conditions(tg *target) {
-	b.objSize = len(event(b.prefix, 1, 0))
+	b.objSize, b.minSize = len(event(b.prefix, 1, 0)), len(event(b.prefix, 1, 0))-200
+	what := "VEVENT with VTIMEZONE, 1 in 4 recurring"
+	if b.o.mix == "realistic" {
+		sum := 0
+		for i := range 200 {
+			sum += len(b.object(i, 0))
+		}
+		b.objSize, b.minSize, what = sum/200, 250, "the realistic mix of the query phases"
+	}
 	b.cond = []string{
 		fmt.Sprintf("machine: %d cores (%s), %s/%s, %s", runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version()),
 		fmt.Sprintf("server: %s; source at %s", tg.describe, sourceState()),
 		fmt.Sprintf("client: this process, GOMAXPROCS %d, %d keep-alive HTTP/1.1 clients with Basic auth over loopback", runtime.GOMAXPROCS(0), b.o.concurrency),
 		"the client shares the machine's cores with the server: its CPU time is taken from the server's",
 		fmt.Sprintf("load average at start: %s (other work on the machine shows as \"other load\", in cores, per phase)", loadavg()),
-		fmt.Sprintf("objects: %d in one calendar, ~%d bytes each (VEVENT with VTIMEZONE, 1 in 4 recurring); durable PUTs (fsync, group commit) on the data directory's disk", b.o.objects, b.objSize),
+		fmt.Sprintf("objects: %d in one calendar, ~%d bytes each (%s); durable PUTs (fsync, group commit) on the data directory's disk", b.o.objects, b.objSize, what),
+		fmt.Sprintf("phases: %s", b.phaseList()),
 		fmt.Sprintf("GET and multiget run %s; serial phases %d repetitions; incremental sync after %d modified objects; multiget of %d hrefs with calendar-data", b.limitText(), b.o.reps, b.o.changes, b.o.multiget),
 	}
 	fmt.Println("Kalends load benchmark")
@@ -269,6 +318,14 @@ func (b *runner) profiled(name string, f func() error) error {
 	return err
 }
 
+// profiledIf is profiled for a phase that was asked for, else nothing.
+func (b *runner) profiledIf(ok bool, name string, f func() error) error {
+	if !ok {
+		return nil
+	}
+	return b.profiled(name, f)
+}
+
 func (b *runner) record(r *result, size int) {
 	r.size = size
 	b.results = append(b.results, r)
@@ -281,6 +338,20 @@ func (b *runner) record(r *result, size int) {
 }
 
 func (b *runner) phases() error {
+	if b.want("put") || b.want("get") || b.want("propfind") || b.want("multiget") || b.want("sync") {
+		if err := b.issue2Phases(); err != nil {
+			return err
+		}
+	}
+	if b.want("query") {
+		return b.queryPhases()
+	}
+	return nil
+}
+
+// issue2Phases fills the default calendar and runs the chosen phases of
+// issue 2 on it.
+func (b *runner) issue2Phases() error {
 	// The calendar's members before the run: 0 for a server we started.
 	body, _, err := b.c.propfind()
 	if err != nil {
@@ -297,7 +368,7 @@ func (b *runner) phases() error {
 		return b.profiled(fmt.Sprintf("put-%d", to), func() error {
 			r := run("PUT", b.o.concurrency, limit{ops: to - from}, b.pid, func(_, seq int) (time.Duration, error) {
 				i := from + seq
-				d, err := b.c.put(b.c.href(b.prefix, i), event(b.prefix, i, 0))
+				d, err := b.c.put(b.c.href(b.prefix, i), b.object(i, 0))
 				b.ok[i] = err == nil
 				return d, err
 			})
@@ -312,7 +383,7 @@ func (b *runner) phases() error {
 			return nil
 		})
 	}
-	if b.o.small > 0 {
+	if b.o.small > 0 && b.want("sync") {
 		if err := fill(0, b.o.small); err != nil {
 			return err
 		}
@@ -328,16 +399,16 @@ func (b *runner) phases() error {
 	b.record(put, b.o.objects)
 
 	n := b.o.objects
-	if err := b.profiled("get", func() error {
+	if err := b.profiledIf(b.want("get"), "get", func() error {
 		b.record(run("GET", b.o.concurrency, b.limit(), b.pid, func(_, _ int) (time.Duration, error) {
-			return b.c.get(b.c.href(b.prefix, b.live[b.intn(len(b.live))]), b.objSize-200)
+			return b.c.get(b.c.href(b.prefix, b.live[b.intn(len(b.live))]), b.minSize)
 		}), n)
 		return nil
 	}); err != nil {
 		return err
 	}
 
-	if err := b.profiled("propfind", func() error {
+	if err := b.profiledIf(b.want("propfind"), "propfind", func() error {
 		r := run("PROPFIND Depth 1 (serial)", 1, limit{ops: b.o.reps}, b.pid, func(_, _ int) (time.Duration, error) {
 			body, d, err := b.c.propfind()
 			if err != nil {
@@ -358,7 +429,7 @@ func (b *runner) phases() error {
 		return err
 	}
 
-	if err := b.profiled("multiget", func() error {
+	if err := b.profiledIf(b.want("multiget"), "multiget", func() error {
 		r := run(fmt.Sprintf("calendar-multiget of %d", b.o.multiget), b.o.concurrency, b.limit(), b.pid, func(_, _ int) (time.Duration, error) {
 			hrefs := make([]string, 0, b.o.multiget)
 			for _, i := range b.distinct(min(b.o.multiget, len(b.live)), len(b.live)) {
@@ -384,6 +455,9 @@ func (b *runner) phases() error {
 		return err
 	}
 
+	if !b.want("sync") {
+		return nil
+	}
 	return b.syncPhase(n)
 }
 
@@ -431,7 +505,7 @@ func (b *runner) syncPhase(size int) error {
 			done := make([]bool, len(changed))
 			modify.add(run("PUT", b.o.concurrency, limit{ops: len(changed)}, b.pid, func(_, seq int) (time.Duration, error) {
 				i := changed[seq]
-				d, err := b.c.put(b.c.href(b.prefix, i), event(b.prefix, i, b.rev[i]))
+				d, err := b.c.put(b.c.href(b.prefix, i), b.object(i, b.rev[i]))
 				done[seq] = err == nil
 				return d, err
 			}))
@@ -492,4 +566,33 @@ func (b *runner) firstErr() error {
 		}
 	}
 	return nil
+}
+
+// object is object i of the default calendar at revision rev.
+func (b *runner) object(i, rev int) []byte {
+	if b.o.mix != "realistic" {
+		return event(b.prefix, i, rev)
+	}
+	data := realistic(b.prefix, b.o.seed, i).data
+	if rev == 0 {
+		return data
+	}
+	// A modification that leaves the instances alone: new DTSTAMP and
+	// LAST-MODIFIED, and a SEQUENCE.
+	stamp := mixRef.Add(time.Duration(rev) * time.Minute).Format("20060102T150405Z")
+	text := strings.ReplaceAll(string(data), "20251201T090000Z", stamp)
+	text = strings.Replace(text, "\r\nDTSTAMP:", fmt.Sprintf("\r\nSEQUENCE:%d\r\nDTSTAMP:", rev), 1)
+	return []byte(text)
+}
+
+func (b *runner) want(phase string) bool { return b.o.phases[phase] }
+
+func (b *runner) phaseList() string {
+	var out []string
+	for _, p := range phaseNames {
+		if b.want(p) {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ",")
 }
