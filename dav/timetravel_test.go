@@ -20,7 +20,7 @@ func versionsOf(t *testing.T, s *testkit.Server, obj string) (times []string, et
 	t.Helper()
 	resp, body := s.Do(testkit.Request{Method: "PROPFIND", Path: "/history/alice/default/" + obj + "/", User: "alice", Pass: "alice",
 		Header: http.Header{"Depth": {"1"}},
-		Body: `<D:propfind xmlns:D="DAV:" xmlns:K="http://kalends.org/ns/"><D:prop><D:getetag/><K:time/></D:prop></D:propfind>`})
+		Body:   `<D:propfind xmlns:D="DAV:" xmlns:K="http://kalends.org/ns/"><D:prop><D:getetag/><K:time/></D:prop></D:propfind>`})
 	if resp.StatusCode != http.StatusMultiStatus {
 		t.Fatalf("history PROPFIND: %d %s", resp.StatusCode, body)
 	}
