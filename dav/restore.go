@@ -72,7 +72,7 @@ func (b *Backend) restoreOn(ctx context.Context, meta eventlog.Metadata, owner, 
 		if h.expected == eventlog.NoStream {
 			return nil, &domain.PreconditionError{Condition: domain.NotFound, Reason: "no calendar " + owner + "/" + cal}
 		}
-		if res, err = decide(h); err != nil || dryRun || res.Empty() {
+		if res, err = decide(h); err != nil || dryRun || len(res.Events) == 0 {
 			return nil, err
 		}
 		return []streamAppend{{domain.CalendarStream(owner, cal), h.expected, res.Events}}, nil

@@ -100,7 +100,7 @@ type Restoration struct {
 	Events []Event `json:"-"`
 	// Calendar is "" when the calendar itself stays, else one of
 	// CalendarRecreated, CalendarRemoved, CalendarReplaced.
-	Calendar string `json:"calendar,omitempty"`
+	Calendar string `json:"calendarChange,omitempty"`
 	// Added, Changed and Removed name the objects the restore creates,
 	// overwrites and deletes, in name order.
 	Added   []string `json:"added,omitempty"`
@@ -113,8 +113,11 @@ type Restoration struct {
 }
 
 // Empty reports whether the restore changes nothing (and so appends nothing,
-// not even its marker).
-func (r Restoration) Empty() bool { return len(r.Events) == 0 }
+// not even its marker). It reads the summary, not Events, so that it holds
+// for a Restoration that went through JSON too.
+func (r Restoration) Empty() bool {
+	return r.Calendar == "" && len(r.Added)+len(r.Changed)+len(r.Removed)+len(r.PropsSet)+len(r.PropsRemoved) == 0
+}
 
 // DecideRestore decides putting the calendar owner/name back from current to
 // target, the state it had at marker.AsOf. The choices, and why:
