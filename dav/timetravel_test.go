@@ -3,13 +3,17 @@ package dav_test
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	ical "github.com/emersion/go-ical"
 	"github.com/emersion/go-webdav/caldav"
+	"github.com/kalends/kalends/domain"
+	"github.com/kalends/kalends/eventlog"
 	"github.com/kalends/kalends/testkit"
 )
 
@@ -198,5 +202,78 @@ func TestGoWebDAVClientAsOf(t *testing.T) {
 	}
 	if _, err := c.PutCalendarObject(ctx, base+"new.ics", event("new-1", "New", start)); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("PUT into an as-of view: %v, want 403", err)
+	}
+}
+
+// TestAsOfConcurrent reads more distinct instants at once than the cache
+// holds, so that views are evicted while requests still read them.
+func TestAsOfConcurrent(t *testing.T) {
+	s := testkit.NewServer(t, testkit.Options{})
+	s.AddUser("alice", "alice")
+	s.Do(testkit.Request{Method: "PUT", Path: "/calendars/alice/default/ev.ics", User: "alice", Pass: "alice",
+		Header: http.Header{"Content-Type": {"text/calendar"}}, Body: calendarText("Planning", "20261124T090000Z")})
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			at := fmt.Sprintf("2099%02d01T000000Z", 1+i%12)
+			resp, body := s.Do(testkit.Request{Method: "GET", Path: "/asof/" + at + "/calendars/alice/default/ev.ics", User: "alice", Pass: "alice"})
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, "SUMMARY:Planning") {
+				t.Errorf("as of %s: %d %s", at, resp.StatusCode, body)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestHistoryOperations: a restore's changes read "restore", a calendar's
+// deletion is a version of each object in it, and a calendar created again
+// under the same name continues the same history.
+func TestHistoryOperations(t *testing.T) {
+	s := testkit.NewServer(t, testkit.Options{})
+	s.AddUser("alice", "alice")
+	req := func(method, path, body string) {
+		t.Helper()
+		resp, text := s.Do(testkit.Request{Method: method, Path: path, User: "alice", Pass: "alice",
+			Header: http.Header{"Content-Type": {"text/calendar"}}, Body: body})
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, text)
+		}
+	}
+	req("PUT", "/calendars/alice/default/ev.ics", calendarText("Planning", "20261124T090000Z"))
+	// A restore as restore.go appends it: the marker, then the changes,
+	// all with one request's metadata.
+	meta := eventlog.Metadata{Principal: "alice", OnBehalfOf: "alice", Time: time.Now().UTC(), RequestID: "req-restore"}
+	var events []eventlog.Event
+	for _, e := range []domain.Event{
+		&domain.CalendarRestored{AsOf: meta.Time.Add(-time.Hour), Object: "ev.ics"},
+		&domain.ObjectDeleted{Name: "ev.ics"},
+	} {
+		typ, schema, data, err := domain.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, eventlog.Event{Type: typ, SchemaVersion: schema, Data: data, Meta: meta})
+	}
+	res, err := s.Log.Append(context.Background(), domain.CalendarStream("alice", "default"), eventlog.Any, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store.WaitFor(context.Background(), res.Position); err != nil {
+		t.Fatal(err)
+	}
+	req("PUT", "/calendars/alice/default/ev.ics", calendarText("Planning again", "20261124T090000Z"))
+	req("DELETE", "/calendars/alice/default/", "")
+	req("MKCALENDAR", "/calendars/alice/default/", "")
+	req("PUT", "/calendars/alice/default/ev.ics", calendarText("Planning anew", "20261124T090000Z"))
+
+	_, body := s.Do(testkit.Request{Method: "PROPFIND", Path: "/history/alice/default/ev.ics/", User: "alice", Pass: "alice",
+		Header: http.Header{"Depth": {"1"}},
+		Body:   `<D:propfind xmlns:D="DAV:" xmlns:K="http://kalends.org/ns/"><D:prop><K:operation/></D:prop></D:propfind>`})
+	var ops []string
+	for _, part := range strings.Split(body, `<X:operation xmlns:X="http://kalends.org/ns/">`)[2:] { // [1] is the collection's
+		ops = append(ops, part[:strings.Index(part, "<")])
+	}
+	if got, want := strings.Join(ops, ","), "put,restore,put,calendar-delete,put"; got != want {
+		t.Errorf("operations %s, want %s\n%s", got, want, body)
 	}
 }
