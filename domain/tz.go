@@ -127,12 +127,12 @@ func lookupIANA(tzid string) *time.Location {
 	if name, ok := windowsZones[tzid]; ok {
 		tzid = name
 	}
-	if loc, err := time.LoadLocation(tzid); err == nil {
+	if loc := ianaZone(tzid); loc != nil {
 		return loc
 	}
 	for i := 0; i < len(tzid); i++ {
-		if tzid[i] == '/' && i+1 < len(tzid) {
-			if loc, err := time.LoadLocation(tzid[i+1:]); err == nil && strings.Contains(tzid[i+1:], "/") {
+		if tzid[i] == '/' && i+1 < len(tzid) && strings.Contains(tzid[i+1:], "/") {
+			if loc := ianaZone(tzid[i+1:]); loc != nil {
 				return loc
 			}
 		}

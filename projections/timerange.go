@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -254,19 +253,7 @@ func zoneDependence(obj *domain.Object) (floating, mixed bool) {
 	return floating, idFloating && idFixed
 }
 
-// ianaKnown caches the TZIDs that resolve without any VTIMEZONE: that
-// answer never changes, and domain.ResolveTZID reads the zone database from
-// disk on every call.
-var ianaKnown sync.Map // string → struct{}
-
 func resolves(tzid string, vtz []*ical.Component) bool {
-	if _, ok := ianaKnown.Load(tzid); ok {
-		return true
-	}
-	if _, err := domain.ResolveTZID(tzid, nil); err == nil {
-		ianaKnown.Store(tzid, struct{}{})
-		return true
-	}
 	_, err := domain.ResolveTZID(tzid, vtz)
 	return err == nil
 }
