@@ -76,7 +76,9 @@ func (a *applier) get(key []byte, fn func([]byte) error) (bool, error) {
 	return get(a.db, key, fn)
 }
 
-func (a *applier) apply(r eventlog.Record, ev domain.Event) error {
+// apply applies one decoded record; index is its precomputed time-range
+// index when it is an ObjectPut (see decoder).
+func (a *applier) apply(r eventlog.Record, ev domain.Event, index *timeIndex) error {
 	switch e := ev.(type) {
 	case *domain.PrincipalCreated:
 		return a.principalCreated(r, e)
@@ -110,7 +112,7 @@ func (a *applier) apply(r eventlog.Record, ev domain.Event) error {
 		cal.Deleted = true
 		return a.clearCalendar(owner, name)
 	case *domain.ObjectPut:
-		return a.putObject(r, owner, name, e)
+		return a.putObject(r, owner, name, e, index)
 	case *domain.ObjectDeleted:
 		return a.deleteObject(r, owner, name, e)
 	case *domain.CalendarRestored:
@@ -273,7 +275,7 @@ func (a *applier) clearCalendar(owner, name string) error {
 	return nil
 }
 
-func (a *applier) putObject(r eventlog.Record, owner, cal string, e *domain.ObjectPut) error {
+func (a *applier) putObject(r eventlog.Record, owner, cal string, e *domain.ObjectPut, ti *timeIndex) error {
 	stateKey, prev, found, err := a.member(owner, cal, e.Name)
 	if err != nil {
 		return err
@@ -300,8 +302,7 @@ func (a *applier) putObject(r eventlog.Record, owner, cal string, e *domain.Obje
 	if err := a.set(memberKey(tagUID, owner, cal, e.UID), []byte(e.Name)); err != nil {
 		return err
 	}
-	ti := indexObject(e.Data, r.Meta.Time)
-	if err := a.writeTimeIndex(owner, cal, e.Name, &ti); err != nil {
+	if err := a.writeTimeIndex(owner, cal, e.Name, ti); err != nil {
 		return err
 	}
 	return a.recordChange(owner, cal, e.Name, stateKey, prev, found, memberState{rev: r.Revision, uid: e.UID})
@@ -383,6 +384,11 @@ func (a *applier) flush(cp eventlog.Position) error {
 type decoder struct {
 	records []eventlog.Record
 	events  []domain.Event
+	// indexes holds each ObjectPut's time-range index: a pure function of
+	// the event, and the costliest part of applying one (it parses and
+	// expands the object), so the workers compute it beside the decoding
+	// instead of the applier doing it serially.
+	indexes []*timeIndex
 	errs    []error
 	ready   []chan struct{} // closed when its chunk is decoded
 	next    atomic.Int64    // the next chunk to claim
@@ -399,6 +405,7 @@ func decode(records []eventlog.Record) *decoder {
 	d := &decoder{
 		records: records,
 		events:  make([]domain.Event, len(records)),
+		indexes: make([]*timeIndex, len(records)),
 		errs:    make([]error, len(records)),
 		ready:   make([]chan struct{}, chunks),
 	}
@@ -420,15 +427,19 @@ func (d *decoder) work() {
 		for i := c * decodeChunk; i < min((c+1)*decodeChunk, len(d.records)); i++ {
 			r := d.records[i]
 			d.events[i], d.errs[i] = domain.Decode(r.Type, r.SchemaVersion, r.Data)
+			if put, ok := d.events[i].(*domain.ObjectPut); ok {
+				ti := indexObject(put.Data, r.Meta.Time)
+				d.indexes[i] = &ti
+			}
 		}
 		close(d.ready[c])
 	}
 }
 
 // event waits for record i to be decoded.
-func (d *decoder) event(i int) (domain.Event, error) {
+func (d *decoder) event(i int) (domain.Event, *timeIndex, error) {
 	<-d.ready[i/decodeChunk]
-	return d.events[i], d.errs[i]
+	return d.events[i], d.indexes[i], d.errs[i]
 }
 
 // stop abandons what is not decoded yet and waits for the workers.

@@ -57,7 +57,10 @@ type Store struct {
 // Open opens (or creates) the projection store in dir. A store written by an
 // incompatible projection schema is wiped, so the projector rebuilds it.
 func Open(dir string, opts Options) (*Store, error) {
-	db, err := pebble.Open(dir, pebbleOptions(opts))
+	o := pebbleOptions(opts)
+	// The DB keeps its own reference to the cache; ours ends here.
+	defer o.Cache.Unref()
+	db, err := pebble.Open(dir, o)
 	if err != nil {
 		return nil, fmt.Errorf("projections: open %s: %w", dir, err)
 	}
@@ -74,9 +77,12 @@ func Open(dir string, opts Options) (*Store, error) {
 // applied event looks up keys that mostly do not exist yet (a new object's
 // metadata, its change pointer), so Bloom filters on every level spare those
 // misses a read per level; and the memtable is large enough that a batch
-// of a thousand 1 KB objects does not force a flush.
+// of a thousand 1 KB objects does not force a flush. Pebble's default 8 MB
+// block cache could not even hold those filters once a rebuild had written
+// a few hundred thousand events, and every lookup became a read syscall.
 func pebbleOptions(opts Options) *pebble.Options {
 	o := &pebble.Options{
+		Cache:        pebble.NewCache(128 << 20),
 		Logger:       pebbleLogger{opts.Logger},
 		MemTableSize: 64 << 20,
 		FS:           opts.FS,
@@ -203,9 +209,9 @@ func (s *Store) Apply(records []eventlog.Record) error {
 		if r.Position <= cp {
 			return fmt.Errorf("projections: position %d follows %d", r.Position, cp)
 		}
-		ev, err := dec.event(i)
+		ev, index, err := dec.event(i)
 		if err == nil {
-			err = a.apply(r, ev)
+			err = a.apply(r, ev, index)
 		}
 		if err != nil {
 			return fmt.Errorf("projections: apply %s revision %d at position %d: %w", r.Stream, r.Revision, r.Position, err)
