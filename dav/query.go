@@ -212,7 +212,7 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	if err != nil {
 		return err
 	}
-	rr.floating = floatingZone(root, res.cal)
+	rr.floating, rr.view = floatingZone(root, res.cal), v
 	compName, cheap := componentOnly(&filter)
 	// Matching and rendering happen before the 207 is committed, so that a
 	// query that breaks a limit is refused with its precondition rather
@@ -225,7 +225,7 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	collect := func(o projections.Object) error {
 		ok := filter.Name == "VCALENDAR" && (compName == "" || compName == o.Component)
 		if ok && !cheap {
-			obj, err := domain.ParseObject([]byte(o.Data))
+			obj, err := v.Parse(o)
 			if err != nil {
 				return err
 			}

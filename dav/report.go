@@ -44,6 +44,9 @@ type reportRequest struct {
 	data     domain.DataSelection
 	floating *time.Location
 	limits   domain.ExpandLimits
+	// view is the snapshot the report reads, whose cache of parsed objects
+	// calendar-data rendering shares with matching.
+	view *projections.View
 }
 
 func (s *server) parseReportRequest(root *node) (reportRequest, error) {
@@ -114,7 +117,8 @@ func (rr *reportRequest) calendarData(o projections.Object) (string, error) {
 	if rr.data.IsZero() {
 		return o.Data, nil
 	}
-	b, err := domain.SelectCalendarData([]byte(o.Data), rr.data, rr.floating, rr.limits)
+	parse := func() (*domain.Object, error) { return rr.view.Parse(o) }
+	b, err := domain.SelectCalendarData([]byte(o.Data), parse, rr.data, rr.floating, rr.limits)
 	return string(b), err
 }
 
@@ -162,7 +166,7 @@ func (s *server) multiget(w http.ResponseWriter, r *http.Request, t target, root
 	if err != nil {
 		return err
 	}
-	rr.floating = floatingZone(root, calRes.cal)
+	rr.floating, rr.view = floatingZone(root, calRes.cal), v
 	ms := startMultistatus(w, "multistatus")
 	for _, h := range root.Children {
 		if !h.is(nsDAV, "href") {
@@ -259,7 +263,7 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 		return err
 	}
 	cal := calRes.cal
-	rr.floating = floatingZone(root, cal)
+	rr.floating, rr.view = floatingZone(root, cal), v
 	after, initial := cal.Incarnation, true
 	if tok := root.child(nsDAV, "sync-token"); tok != nil && strings.TrimSpace(tok.Text) != "" {
 		if after, err = parseSyncToken(strings.TrimSpace(tok.Text), cal); err != nil {

@@ -45,12 +45,14 @@ func (s DataSelection) IsZero() bool {
 	return s.Comp == nil && s.Expand == nil && s.LimitRecurrenceSet == nil && s.LimitFreeBusySet == nil
 }
 
-// SelectCalendarData renders stored calendar data as sel asks.
-func SelectCalendarData(data []byte, sel DataSelection, floating *time.Location, lim ExpandLimits) ([]byte, error) {
+// SelectCalendarData renders stored calendar data as sel asks. parse
+// gives the data parsed; it is called only when sel needs it, so callers
+// that keep parsed objects pass their cache and others ParseObject.
+func SelectCalendarData(data []byte, parse func() (*Object, error), sel DataSelection, floating *time.Location, lim ExpandLimits) ([]byte, error) {
 	if sel.IsZero() {
 		return data, nil
 	}
-	obj, err := ParseObject(data)
+	obj, err := parse()
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func TestSelectCalendarData(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := SelectCalendarData([]byte(weeklyWithOverride), c.sel, time.UTC, ExpandLimits{})
+			got, err := SelectCalendarData([]byte(weeklyWithOverride), parser(weeklyWithOverride), c.sel, time.UTC, ExpandLimits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,11 +71,15 @@ func TestSelectCalendarData(t *testing.T) {
 func TestLimitFreeBusySet(t *testing.T) {
 	data := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VFREEBUSY\r\nUID:fb\r\nDTSTAMP:20260101T000000Z\r\n" +
 		"FREEBUSY:20260105T090000Z/20260105T100000Z\r\nFREEBUSY:20260301T090000Z/PT1H\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n"
-	got, err := SelectCalendarData([]byte(data), DataSelection{LimitFreeBusySet: &TimeRange{Start: utc("20260101T000000Z"), End: utc("20260201T000000Z")}}, time.UTC, ExpandLimits{})
+	got, err := SelectCalendarData([]byte(data), parser(data), DataSelection{LimitFreeBusySet: &TimeRange{Start: utc("20260101T000000Z"), End: utc("20260201T000000Z")}}, time.UTC, ExpandLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(got), "20260105T090000Z/20260105T100000Z") || strings.Contains(string(got), "20260301") {
 		t.Fatalf("limit-freebusy-set:\n%s", got)
 	}
+}
+
+func parser(data string) func() (*Object, error) {
+	return func() (*Object, error) { return ParseObject([]byte(data)) }
 }

@@ -134,7 +134,7 @@ func (v *View) FreeBusy(owner, cal string, tr domain.TimeRange, floating *time.L
 		if o.Component != "VEVENT" && o.Component != "VFREEBUSY" {
 			continue
 		}
-		obj, err := domain.ParseObject([]byte(o.Data))
+		obj, err := v.Parse(o)
 		if err != nil {
 			return nil, err
 		}

@@ -52,6 +52,7 @@ type Store struct {
 	moved chan struct{}
 
 	principals principalCache
+	parsed     parsedCache
 }
 
 // Open opens (or creates) the projection store in dir. A store written by an
@@ -264,14 +265,15 @@ func (s *Store) WaitFor(ctx context.Context, pos eventlog.Position) error {
 func (s *Store) View() *View {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return &View{snap: s.db.NewSnapshot(), cp: s.cp}
+	return &View{snap: s.db.NewSnapshot(), cp: s.cp, parsed: &s.parsed}
 }
 
 // View is a consistent snapshot of every projection. It is safe for
 // concurrent use.
 type View struct {
-	snap *pebble.Snapshot
-	cp   eventlog.Position
+	snap   *pebble.Snapshot
+	cp     eventlog.Position
+	parsed *parsedCache // the store's; nil for views that keep none
 
 	errMu sync.Mutex
 	err   error
