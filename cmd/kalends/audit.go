@@ -297,8 +297,7 @@ func audit(ctx context.Context, log eventlog.Log, f auditFilter, emit func(*audi
 
 func runAudit(ctx context.Context, args []string, c cli) error {
 	fs := newFlagSet("audit", c)
-	cfg := partialConfig()
-	cfg.register(fs, []string{"data"})
+	cfg := commandConfig(fs, []string{"data"})
 	q := url.Values{}
 	for _, fl := range auditFlags {
 		fs.Func(fl[0], fl[1], func(v string) error { q.Add(fl[0], v); return nil })
@@ -337,13 +336,6 @@ func runAudit(ctx context.Context, args []string, c cli) error {
 	}
 	err = audit(ctx, log, f, emit)
 	return errors.Join(err, out.Flush(), log.Close())
-}
-
-// partialConfig is the config of a command that registers only some
-// settings: config.validate checks them all, so the others must hold
-// values it accepts.
-func partialConfig() config {
-	return config{LogLevel: "warn", LogFormat: "console", MaxResourceSize: defaultMaxResourceSize}
 }
 
 // openLogOffline opens the embedded log of a data directory that no server

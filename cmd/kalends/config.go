@@ -32,6 +32,11 @@ type config struct {
 	MaxInstances    int
 	DefaultCalendar string
 	ShutdownTimeout time.Duration
+	TrashRetention  time.Duration
+
+	// registered are the settings this command took (register): validate
+	// checks only those, the others keep the zero values nobody reads.
+	registered map[string]bool
 }
 
 // defaultMaxResourceSize follows Apple's CalendarServer (1 MiB): an event
@@ -45,14 +50,18 @@ const defaultMaxResourceSize = 1 << 20
 // answers (creating a user then also creates its default calendar).
 var (
 	serveSettings = []string{"data", "listen", "tls-cert", "tls-key", "log-level", "log-format",
-		"log-bodies", "max-resource-size", "max-instances", "default-calendar", "shutdown-timeout"}
+		"log-bodies", "max-resource-size", "max-instances", "default-calendar", "shutdown-timeout", "trash-retention"}
 	userSettings = []string{"data", "max-resource-size", "default-calendar"}
 )
 
 // register defines the named settings (and --config) on fs, bound to c.
 func (c *config) register(fs *flag.FlagSet, names []string) {
 	fs.StringVar(&c.ConfigFile, "config", "", "TOML file of settings (keys are the flag names)")
+	if c.registered == nil {
+		c.registered = map[string]bool{}
+	}
 	for _, n := range names {
+		c.registered[n] = true
 		switch n {
 		case "data":
 			fs.StringVar(&c.Data, n, "./data", "data directory: log/, projections/, credentials.json, admin.sock")
@@ -76,6 +85,8 @@ func (c *config) register(fs *flag.FlagSet, names []string) {
 			fs.StringVar(&c.DefaultCalendar, n, "default", `calendar created for every new user ("" for none)`)
 		case "shutdown-timeout":
 			fs.DurationVar(&c.ShutdownTimeout, n, 15*time.Second, "how long a shutdown waits for requests in flight")
+		case "trash-retention":
+			fs.DurationVar(&c.TrashRetention, n, 0, "how long deleted calendars and objects stay listed in the trash (0: forever; the log keeps everything regardless)")
 		default:
 			panic("config: unknown setting " + n)
 		}
@@ -165,32 +176,46 @@ func sortedKeys(m map[string]any) []string {
 }
 
 func (c *config) validate() error {
-	if (c.TLSCert == "") != (c.TLSKey == "") {
+	has := func(setting string) bool { return c.registered[setting] }
+	if has("tls-cert") && (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	if _, err := zerolog.ParseLevel(c.LogLevel); err != nil || c.LogLevel == "" {
+	if _, err := zerolog.ParseLevel(c.LogLevel); has("log-level") && (err != nil || c.LogLevel == "") {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
 	}
-	if !slices.Contains([]string{"", "auto", "json", "console"}, c.LogFormat) {
+	if has("log-format") && !slices.Contains([]string{"", "auto", "json", "console"}, c.LogFormat) {
 		return fmt.Errorf("--log-format %q: want json, console or auto", c.LogFormat)
 	}
-	if c.MaxResourceSize <= 0 {
+	if has("max-resource-size") && c.MaxResourceSize <= 0 {
 		return fmt.Errorf("--max-resource-size %d: must be positive", c.MaxResourceSize)
 	}
-	if c.MaxInstances < 0 {
+	if has("max-instances") && c.MaxInstances < 0 {
 		return fmt.Errorf("--max-instances %d: must not be negative", c.MaxInstances)
 	}
-	if c.DefaultCalendar != "" {
+	if has("default-calendar") && c.DefaultCalendar != "" {
 		// The domain's own rule, so that a name it would refuse at every
 		// user creation is refused once, at start.
 		if _, err := domain.DecideCreateCalendar("check", c.DefaultCalendar, false, nil, nil); err != nil {
 			return fmt.Errorf("--default-calendar %q: not a usable calendar name", c.DefaultCalendar)
 		}
 	}
-	if c.ShutdownTimeout < 0 {
+	if has("shutdown-timeout") && c.ShutdownTimeout < 0 {
 		return errors.New("--shutdown-timeout must not be negative")
 	}
+	if has("trash-retention") && c.TrashRetention < 0 {
+		return errors.New("--trash-retention must not be negative")
+	}
 	return nil
+}
+
+// commandConfig is the config of an operator command (user, audit, verify,
+// restore, ...), bound to the settings it takes. Its own logging is for
+// trouble only, on the console: settings such as the log level belong to
+// serve unless the command registers them.
+func commandConfig(fs *flag.FlagSet, names []string) *config {
+	c := &config{LogLevel: "warn", LogFormat: "console"}
+	c.register(fs, names)
+	return c
 }
 
 func (c *config) limits() domain.Limits {

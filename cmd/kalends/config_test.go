@@ -163,3 +163,21 @@ func TestHelpListsCommands(t *testing.T) {
 		t.Errorf("unknown command: exit %d, want 2", code)
 	}
 }
+
+// TestConfigValidatesOnlyRegistered: a command that takes only --data must
+// not be refused over settings it never registered (whose zero values would
+// fail serve's checks).
+func TestConfigValidatesOnlyRegistered(t *testing.T) {
+	fs := newFlagSet("verify", cli{stderr: &strings.Builder{}})
+	cfg := commandConfig(fs, []string{"data"})
+	if _, err := cfg.parse(fs, []string{"--data", t.TempDir()}, envOf(nil)); err != nil {
+		t.Fatalf("a --data-only command was refused: %v", err)
+	}
+	if served, _, err := parseServe(t, []string{"--trash-retention", "-1h"}, nil); err == nil {
+		t.Fatalf("negative trash retention accepted: %v", served.TrashRetention)
+	}
+	served, _, err := parseServe(t, []string{"--trash-retention", "720h"}, nil)
+	if err != nil || served.TrashRetention != 720*time.Hour {
+		t.Fatalf("trash retention %v, %v", served.TrashRetention, err)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,18 +39,12 @@ func init() {
 // when the status has long been sent.
 const exportTrailer = "Kalends-Error"
 
-// logCommandConfig binds the one setting the log commands take, --data.
-// The others keep values that config.validate accepts, since they are not
-// registered and so never set.
-func logCommandConfig(fs *flag.FlagSet) *config {
-	cfg := &config{LogLevel: "warn", LogFormat: "console", MaxResourceSize: defaultMaxResourceSize}
-	cfg.register(fs, []string{"data"})
-	return cfg
-}
+// logSettings are what the log commands take: just the data directory.
+var logSettings = []string{"data"}
 
 func runExport(ctx context.Context, args []string, c cli) error {
 	fs := newFlagSet("export", c)
-	cfg := logCommandConfig(fs)
+	cfg := commandConfig(fs, logSettings)
 	asLog := fs.Bool("log", false, "export the event log as JSON lines")
 	calendar := fs.String("calendar", "", "only this calendar (OWNER/NAME) and its owner's principal")
 	out := fs.String("out", "-", `file to write ("-" for stdout)`)
@@ -238,7 +231,7 @@ func (c *adminClient) stream(ctx context.Context, path string) (*http.Response, 
 
 func runImport(ctx context.Context, args []string, c cli) error {
 	fs := newFlagSet("import", c)
-	cfg := logCommandConfig(fs)
+	cfg := commandConfig(fs, logSettings)
 	file := fs.String("log", "", `exported log to replay ("-" for stdin)`)
 	rest, err := cfg.parse(fs, args, c.lookupEnv)
 	if err != nil {

@@ -24,8 +24,7 @@ func init() {
 
 func runRebuild(ctx context.Context, args []string, c cli) error {
 	fs := newFlagSet("rebuild", c)
-	cfg := partialConfig()
-	cfg.register(fs, []string{"data", "log-level", "log-format"})
+	cfg := commandConfig(fs, []string{"data", "log-level", "log-format"})
 	verify := fs.Bool("verify", false, "rebuild into a scratch store and compare it with the live projections, calendar by calendar")
 	rest, err := cfg.parse(fs, args, c.lookupEnv)
 	if err != nil {

@@ -155,9 +155,7 @@ func openTimeTravel(ctx context.Context, cfg *config) (timeTravelOps, func() err
 // the data directory, as for the user commands.
 func timeTravelFlags(name string, c cli) (*config, *flag.FlagSet) {
 	fs := newFlagSet(name, c)
-	cfg := &config{LogLevel: "warn", LogFormat: "console"}
-	cfg.register(fs, userSettings)
-	return cfg, fs
+	return commandConfig(fs, userSettings), fs
 }
 
 func runRestore(ctx context.Context, args []string, c cli) error {

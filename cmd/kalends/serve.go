@@ -86,12 +86,13 @@ func serve(ctx context.Context, cfg *config, logger zerolog.Logger) (err error) 
 	httpLog := stdlog.New(logger.With().Str("component", "http").Logger(), "", 0)
 	srv := &http.Server{
 		Handler: dav.NewHandler(dav.Config{
-			Log:       n.log,
-			Store:     n.store,
-			Auth:      auth.NewBasic(n.creds, n.active),
-			Logger:    logger,
-			Limits:    cfg.limits(),
-			LogBodies: cfg.LogBodies,
+			Log:            n.log,
+			Store:          n.store,
+			Auth:           auth.NewBasic(n.creds, n.active),
+			Logger:         logger,
+			Limits:         cfg.limits(),
+			LogBodies:      cfg.LogBodies,
+			TrashRetention: cfg.TrashRetention,
 		}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -28,10 +28,7 @@ func runUser(ctx context.Context, args []string, c cli) error {
 	}
 	sub := args[0]
 	fs := newFlagSet("user "+sub, c)
-	// The CLI's own logging is for trouble only; settings such as the log
-	// level belong to serve.
-	cfg := config{LogLevel: "warn", LogFormat: "console"}
-	cfg.register(fs, userSettings)
+	cfg := commandConfig(fs, userSettings)
 	var displayName, email string
 	var passwordStdin bool
 	wantName := true
@@ -80,7 +77,7 @@ func runUser(ctx context.Context, args []string, c cli) error {
 	// Used only when this process writes the events itself; through the
 	// socket, the server records its own view of the request.
 	ctx = withOrigin(ctx, origin{requestID: newRequestID(), userAgent: "kalends-cli", remoteAddr: "local"})
-	ops, done, err := openOperator(ctx, &cfg)
+	ops, done, err := openOperator(ctx, cfg)
 	if err != nil {
 		return err
 	}

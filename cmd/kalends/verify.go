@@ -31,7 +31,7 @@ var errTampered = errors.New("the log failed verification")
 // needed to check hashes. Exit 0 means verified, 1 damage or failure.
 func runVerify(ctx context.Context, args []string, c cli) error {
 	fs := newFlagSet("verify", c)
-	cfg := logCommandConfig(fs)
+	cfg := commandConfig(fs, logSettings)
 	var heads []eventlog.Head
 	fs.Func("head", "a head recorded earlier (POSITION:DIGEST), or @FILE of them one per line; repeatable", func(v string) error {
 		h, err := parseHeadFlag(v)
