@@ -283,6 +283,8 @@ func (st *calendarState) apply(e domain.Event) {
 			st.uids[old.UID] = ""
 		}
 		st.objects[e.Name] = nil
+	case *domain.CalendarPropertiesChanged:
+		st.cal.Props = domain.ChangeProperties(st.cal.Props, e.Set, e.Remove)
 	case *domain.CalendarDeleted:
 		st.live, st.cleared = false, true
 		clear(st.objects)

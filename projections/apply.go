@@ -107,7 +107,7 @@ func (a *applier) apply(r eventlog.Record, ev domain.Event, index *timeIndex) er
 	cal.Modified = r.Meta.Time
 	switch e := ev.(type) {
 	case *domain.CalendarPropertiesChanged:
-		cal.Props = changeProps(cal.Props, e.Set, e.Remove)
+		cal.Props = domain.ChangeProperties(cal.Props, e.Set, e.Remove)
 	case *domain.CalendarDeleted:
 		cal.Deleted = true
 		return a.clearCalendar(owner, name)
@@ -222,38 +222,10 @@ func (a *applier) calendarCreated(r eventlog.Record, owner, name string, prev *C
 	a.remember(string(calendarKey(owner, name)), &Calendar{
 		Owner: owner, Name: name, Stream: r.Stream,
 		Revision: r.Revision, Incarnation: r.Revision,
-		Components: e.Components, Props: changeProps(nil, e.Props, nil),
+		Components: e.Components, Props: domain.ChangeProperties(nil, e.Props, nil),
 		Created: r.Meta.Time, Modified: r.Meta.Time,
 	})
 	return nil
-}
-
-// changeProps applies removals before sets: the event has lost the order of
-// the PROPPATCH's instructions, and a client that both removes and sets a
-// property in one request means to end up with the value.
-func changeProps(props []domain.Property, set []domain.Property, remove []domain.PropertyName) []domain.Property {
-	out := make([]domain.Property, 0, len(props)+len(set))
-	for _, p := range props {
-		removed := false
-		for _, n := range remove {
-			removed = removed || p.Name() == n
-		}
-		if !removed {
-			out = append(out, p)
-		}
-	}
-	for _, p := range set {
-		replaced := false
-		for i := range out {
-			if out[i].Name() == p.Name() {
-				out[i], replaced = p, true
-			}
-		}
-		if !replaced {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // clearCalendar uses range deletions: one batch entry each, however large

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
@@ -103,8 +102,8 @@ func createOutput(name string, stdout io.Writer) (io.Writer, func(error) error, 
 
 // splitCalendar reads OWNER/NAME.
 func splitCalendar(s string) (owner, name string, err error) {
-	owner, name, ok := strings.Cut(s, "/")
-	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+	owner, name, obj, err := parseRef(s)
+	if err != nil || obj != "" {
 		return "", "", fmt.Errorf("--calendar %q: want OWNER/NAME", s)
 	}
 	return owner, name, nil
