@@ -234,15 +234,7 @@ type historyRes struct {
 }
 
 func (s *server) historyPropfind(w http.ResponseWriter, r *http.Request, p historyPath) error {
-	d, err := depth(r)
-	if err != nil {
-		return err
-	}
-	root, err := parseXML(r.Body)
-	if err != nil {
-		return badXML(err)
-	}
-	pr, err := parsePropRequest(root)
+	d, pr, err := readPropfind(r)
 	if err != nil {
 		return err
 	}

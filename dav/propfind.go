@@ -113,16 +113,22 @@ func depth(r *http.Request) (int, error) {
 	return 0, errStatus(http.StatusBadRequest, "bad Depth header")
 }
 
-func (s *server) propfind(w http.ResponseWriter, r *http.Request, t target) error {
+// readPropfind reads what every PROPFIND asks: the depth and the body.
+func readPropfind(r *http.Request) (int, propRequest, error) {
 	d, err := depth(r)
 	if err != nil {
-		return err
+		return 0, propRequest{}, err
 	}
 	root, err := parseXML(r.Body)
 	if err != nil {
-		return badXML(err)
+		return 0, propRequest{}, badXML(err)
 	}
 	pr, err := parsePropRequest(root)
+	return d, pr, err
+}
+
+func (s *server) propfind(w http.ResponseWriter, r *http.Request, t target) error {
+	d, pr, err := readPropfind(r)
 	if err != nil {
 		return err
 	}
