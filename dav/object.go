@@ -14,6 +14,9 @@ import (
 )
 
 func (s *server) get(w http.ResponseWriter, r *http.Request, t target) error {
+	if ft, ok := calendarFileTarget(t); ok {
+		return s.getCalendarFile(w, r, ft)
+	}
 	if t.kind != kindObject {
 		w.Header().Set("Allow", "OPTIONS, PROPFIND, REPORT")
 		return errMethodNotFound
@@ -96,6 +99,9 @@ func hrefInCalendar(owner, cal string) func(string) string {
 }
 
 func (s *server) put(w http.ResponseWriter, r *http.Request, t target) error {
+	if ft, ok := calendarFileTarget(t); ok {
+		return s.putCalendarFile(w, r, ft)
+	}
 	if t.kind != kindObject {
 		return errStatus(http.StatusMethodNotAllowed, "PUT creates calendar objects inside a calendar")
 	}
