@@ -29,9 +29,10 @@ const logIOUsage = `  kalends export --log [--calendar OWNER/NAME] [--out FILE]
 `
 
 func init() {
-	// The usage sits on one of the two so that it is listed once.
-	registerCommand("export", operatorCommand{usage: logIOUsage, run: runExport, routes: exportRoutes})
-	registerCommand("import", operatorCommand{run: runImport})
+	// The usage sits on one of the two so that it is listed once. Without
+	// --log, the two move a calendar's .ics (ics.go).
+	registerCommand("export", operatorCommand{usage: logIOUsage + calendarIOUsage, run: byLogFlag(runExport, runExportCalendar), routes: exportRoutes})
+	registerCommand("import", operatorCommand{run: byLogFlag(runImport, runImportCalendar), routes: calendarIORoutes})
 }
 
 // exportTrailer carries an error that struck after the export's stream began,
