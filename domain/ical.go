@@ -353,10 +353,24 @@ func parseCalendar(data []byte) (cal *ical.Calendar, err error) {
 	}
 	// go-ical stops after the first component; RFC 4791 §4.1 allows one
 	// VCALENDAR per resource, and anything after it would be stored unseen.
-	if _, err := dec.Decode(); !errors.Is(err, io.EOF) {
+	// go-ical reports an unfinished trailing component as a clean end of
+	// input, so the VCALENDARs begun are counted too.
+	if _, err := dec.Decode(); !errors.Is(err, io.EOF) || vcalendarsBegun(data) != 1 {
 		return nil, refuse(ValidCalendarData, "data after END:VCALENDAR")
 	}
 	return cal, nil
+}
+
+// vcalendarsBegun counts the lines that begin a VCALENDAR. A folded
+// continuation line starts with white space, so it cannot be one.
+func vcalendarsBegun(data []byte) int {
+	n := 0
+	for line := range bytes.Lines(data) {
+		if bytes.EqualFold(bytes.TrimRight(line, "\r\n"), []byte("BEGIN:VCALENDAR")) {
+			n++
+		}
+	}
+	return n
 }
 
 // checkLexical refuses, in one pass before parsing, what go-ical would
