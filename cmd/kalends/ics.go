@@ -204,21 +204,6 @@ func importRefusal(err error) error {
 	return err
 }
 
-// openCalendarIO is openOperator for these commands.
-func openCalendarIO(ctx context.Context, cfg *config) (calendarIO, func() error, error) {
-	ops, done, err := openOperator(ctx, cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	switch o := ops.(type) {
-	case *adminClient:
-		return o, done, nil
-	case *localOps:
-		return nodeCalendarIO{o.n}, done, nil
-	}
-	return nil, nil, errors.Join(fmt.Errorf("no calendar import over %T", ops), done())
-}
-
 func runExportCalendar(ctx context.Context, args []string, c cli) error {
 	cfg, fs := timeTravelFlags("export", c)
 	calendar := fs.String("calendar", "", "the calendar, OWNER/NAME")
@@ -233,7 +218,7 @@ func runExportCalendar(ctx context.Context, args []string, c cli) error {
 		fs.Usage()
 		return errUsage
 	}
-	ops, done, err := openCalendarIO(ctx, cfg)
+	ops, done, err := openOperatorAs(ctx, cfg, func(n *node) calendarIO { return nodeCalendarIO{n} })
 	if err != nil {
 		return err
 	}
@@ -268,7 +253,7 @@ func runImportCalendar(ctx context.Context, args []string, c cli) error {
 		return err
 	}
 	ctx = withOrigin(ctx, origin{requestID: newRequestID(), userAgent: "kalends-cli", remoteAddr: "local"})
-	ops, done, err := openCalendarIO(ctx, cfg)
+	ops, done, err := openOperatorAs(ctx, cfg, func(n *node) calendarIO { return nodeCalendarIO{n} })
 	if err != nil {
 		return err
 	}

@@ -135,22 +135,6 @@ func timeTravelRoutes(mux *http.ServeMux, n *node) {
 	})
 }
 
-// openTimeTravel is openOperator for these commands: the server's admin
-// socket if one answers, else a node opened and caught up here.
-func openTimeTravel(ctx context.Context, cfg *config) (timeTravelOps, func() error, error) {
-	ops, done, err := openOperator(ctx, cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	switch o := ops.(type) {
-	case *adminClient:
-		return o, done, nil
-	case *localOps:
-		return nodeTimeTravel{o.n}, done, nil
-	}
-	return nil, nil, errors.Join(fmt.Errorf("no time travel over %T", ops), done())
-}
-
 // timeTravelFlags are the settings these commands take: those that open
 // the data directory, as for the user commands.
 func timeTravelFlags(name string, c cli) (*config, *flag.FlagSet) {
@@ -179,7 +163,7 @@ func runRestore(ctx context.Context, args []string, c cli) error {
 		return err
 	}
 	ctx = withOrigin(ctx, origin{requestID: newRequestID(), userAgent: "kalends-cli", remoteAddr: "local"})
-	ops, done, err := openTimeTravel(ctx, cfg)
+	ops, done, err := openOperatorAs(ctx, cfg, func(n *node) timeTravelOps { return nodeTimeTravel{n} })
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func runTrash(ctx context.Context, args []string, c cli) error {
 		}
 	}
 	ctx = withOrigin(ctx, origin{requestID: newRequestID(), userAgent: "kalends-cli", remoteAddr: "local"})
-	ops, done, err := openTimeTravel(ctx, cfg)
+	ops, done, err := openOperatorAs(ctx, cfg, func(n *node) timeTravelOps { return nodeTimeTravel{n} })
 	if err != nil {
 		return err
 	}

@@ -124,6 +124,26 @@ func userCommand(ctx context.Context, out io.Writer, ops userOps, sub string, u 
 	return nil
 }
 
+// openOperatorAs is openOperator for commands with operations of their own
+// (restore, trash, import/export): the admin client serves them when a
+// server answers (it implements T), else local adapts the opened node.
+func openOperatorAs[T any](ctx context.Context, cfg *config, local func(*node) T) (T, func() error, error) {
+	var zero T
+	ops, done, err := openOperator(ctx, cfg)
+	if err != nil {
+		return zero, nil, err
+	}
+	switch o := ops.(type) {
+	case *adminClient:
+		if t, ok := any(o).(T); ok {
+			return t, done, nil
+		}
+	case *localOps:
+		return local(o.n), done, nil
+	}
+	return zero, nil, errors.Join(fmt.Errorf("these operations are not available over %T", ops), done())
+}
+
 // openOperator returns the user operations for the data directory: through the
 // running server's admin socket if one answers, else over a node opened
 // here, whose projections are first caught up with the log. done releases
