@@ -16,7 +16,6 @@ which a pyenv python3 earlier on PATH does not see.
 """
 
 import sys
-import traceback
 import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlparse
@@ -24,30 +23,13 @@ from urllib.parse import urlparse
 import caldav
 from caldav.lib import error
 
+from checks import Checks
+
 URL, USER, PASSWORD = sys.argv[1:4]
-passed = 0
-failed = 0
+checks = Checks("caldav")
+check, step = checks.check, checks.step
 
 
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS caldav: {name}")
-    else:
-        failed += 1
-        print(f"FAIL caldav: {name}" + (f": {detail}" if detail else ""))
-    return ok
-
-
-def step(name, fn):
-    """Runs fn; an exception is a failed check (and returns None)."""
-    try:
-        return fn()
-    except Exception as e:  # noqa: BLE001 - every error is a finding here
-        check(name, False, f"{type(e).__name__}: {e}")
-        traceback.print_exc(limit=3, file=sys.stdout)
-        return None
 
 
 def path(url):
@@ -337,5 +319,4 @@ if __name__ == "__main__":
     except Exception as e:  # noqa: BLE001
         check("unexpected error", False, f"{type(e).__name__}: {e}")
         traceback.print_exc(file=sys.stdout)
-    print(f"caldav: {passed} passed, {failed} failed")
-    sys.exit(1 if failed or not passed else 0)
+    checks.finish()

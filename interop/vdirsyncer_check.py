@@ -31,21 +31,13 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlparse
 
+from checks import Checks
+
 URL, USER, PASSWORD, WORK = sys.argv[1:5]
+checks = Checks("vdirsyncer")
+check = checks.check
 VDIRSYNCER = os.environ.get("VDIRSYNCER", "/usr/bin/vdirsyncer")
-passed = 0
-failed = 0
 
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS vdirsyncer: {name}")
-    else:
-        failed += 1
-        print(f"FAIL vdirsyncer: {name}" + (f": {detail}" if detail else ""))
-    return ok
 
 
 # --- a tiny HTTP client for the "other client" side ------------------------
@@ -384,5 +376,4 @@ if __name__ == "__main__":
 
         check("unexpected error", False, f"{type(e).__name__}: {e}")
         traceback.print_exc(file=sys.stdout)
-    print(f"vdirsyncer: {passed} passed, {failed} failed")
-    sys.exit(1 if failed or not passed else 0)
+    checks.finish()
