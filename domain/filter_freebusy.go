@@ -30,31 +30,12 @@ type BusyPeriod struct {
 // VFREEBUSY, all clipped to tr. The instance's own component decides, so a
 // cancelled override frees its slot. Nothing but times and types leaves.
 func BusyPeriods(obj *Object, tr TimeRange, floating *time.Location, lim ExpandLimits) ([]BusyPeriod, error) {
-	c := obj.ctx(floating)
-	var out []BusyPeriod
-	add := func(start, end time.Time, typ string) {
-		if !tr.Start.IsZero() && start.Before(tr.Start) {
-			start = tr.Start
-		}
-		if !tr.End.IsZero() && end.After(tr.End) {
-			end = tr.End
-		}
-		if end.After(start) {
-			out = append(out, BusyPeriod{Start: start, End: end, Type: typ})
-		}
-	}
-	err := obj.visit(c, tr, lim, func(in Instance) bool {
-		if in.Component.Name != ical.CompEvent {
-			return false
-		}
-		if typ := eventBusyType(in.Component); typ != "" {
-			add(in.Start, in.End, typ)
-		}
-		return false
-	})
+	ins, err := obj.Instances(tr, floating, lim)
 	if err != nil {
 		return nil, err
 	}
+	out := instancesBusy(nil, ins, tr)
+	c := obj.ctx(floating)
 	for _, comp := range obj.Components {
 		if comp.Name != ical.CompFreeBusy {
 			continue
@@ -65,11 +46,47 @@ func BusyPeriods(obj *Object, tr TimeRange, floating *time.Location, lim ExpandL
 		}
 		for _, p := range periods {
 			if p.Type != fbFree {
-				add(p.Start, p.End, p.Type)
+				out = appendClipped(out, tr, p.Start, p.End, p.Type)
 			}
 		}
 	}
 	return MergeBusy(out), nil
+}
+
+// BusyOfInstances is the busy time of already expanded instances (those of
+// an object without VFREEBUSY components, as BusyPeriods would find them
+// over tr), for a caller that needed the instances anyway and should not
+// expand the object twice.
+func BusyOfInstances(ins []Instance, tr TimeRange) []BusyPeriod {
+	return MergeBusy(instancesBusy(nil, ins, tr))
+}
+
+// instancesBusy appends the busy time of each VEVENT instance that takes
+// time, per its own component's STATUS and TRANSP (eventBusyType).
+func instancesBusy(out []BusyPeriod, ins []Instance, tr TimeRange) []BusyPeriod {
+	for _, in := range ins {
+		if in.Component.Name != ical.CompEvent {
+			continue
+		}
+		if typ := eventBusyType(in.Component); typ != "" {
+			out = appendClipped(out, tr, in.Start, in.End, typ)
+		}
+	}
+	return out
+}
+
+// appendClipped appends [start, end) clipped to tr, if anything is left.
+func appendClipped(out []BusyPeriod, tr TimeRange, start, end time.Time, typ string) []BusyPeriod {
+	if !tr.Start.IsZero() && start.Before(tr.Start) {
+		start = tr.Start
+	}
+	if !tr.End.IsZero() && end.After(tr.End) {
+		end = tr.End
+	}
+	if end.After(start) {
+		out = append(out, BusyPeriod{Start: start, End: end, Type: typ})
+	}
+	return out
 }
 
 func eventBusyType(comp *ical.Component) string {

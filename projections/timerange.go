@@ -156,7 +156,7 @@ func indexObject(data string, at time.Time) timeIndex {
 		spans[i] = [2]int64{s.Add(-slack).Unix(), e.Add(slack).Unix()}
 	}
 	if ti.exact {
-		ti.periods, err = domain.BusyPeriods(obj, tr, time.UTC, lim)
+		ti.periods = domain.BusyOfInstances(ins, tr)
 		for _, p := range ti.periods {
 			err = errors.Join(err, knownBusyType(p.Type))
 		}
