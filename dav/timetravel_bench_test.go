@@ -28,7 +28,9 @@ func TestTimeTravelFigures(t *testing.T) {
 	s := testkit.NewServer(t, testkit.Options{})
 	s.AddUser("alice", "pw")
 	ctx := context.Background()
-	meta := func() eventlog.Metadata { return eventlog.Metadata{Principal: "alice", OnBehalfOf: "alice", Time: time.Now().UTC()} }
+	meta := func() eventlog.Metadata {
+		return eventlog.Metadata{Principal: "alice", OnBehalfOf: "alice", Time: time.Now().UTC()}
+	}
 
 	var ics strings.Builder
 	ics.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//figures//EN\r\n")
