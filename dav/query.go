@@ -163,8 +163,10 @@ func floatingZone(query *node, cal projections.Calendar) *time.Location {
 }
 
 // zoneOfVTimezone resolves the TZID of the one VTIMEZONE in an iCalendar
-// text to an IANA zone, UTC when there is none.
-// TODO(issue 3): evaluate the VTIMEZONE's own rules for non-IANA TZIDs.
+// text the way object TZIDs resolve (IANA, Windows and vendor-prefixed
+// names), UTC when there is none. A zone known only by its VTIMEZONE rules
+// also falls back to UTC: floating times are evaluated in a *time.Location,
+// which such a zone is not.
 func zoneOfVTimezone(text string) *time.Location {
 	if strings.TrimSpace(text) == "" {
 		return time.UTC
@@ -178,8 +180,10 @@ func zoneOfVTimezone(text string) *time.Location {
 			continue
 		}
 		if tzid, err := c.Props.Text(ical.PropTimezoneID); err == nil {
-			if loc, err := time.LoadLocation(tzid); err == nil {
-				return loc
+			if zone, err := domain.ResolveTZID(tzid, nil); err == nil {
+				if loc, ok := zone.Location(); ok {
+					return loc
+				}
 			}
 		}
 	}

@@ -88,3 +88,12 @@ func TestParseXMLRefusesUndeclaredPrefix(t *testing.T) {
 		t.Errorf("refused well-formed document: %v", err)
 	}
 }
+
+// TestQueryTimezoneByWindowsName: a CALDAV:timezone whose TZID is an
+// Outlook name floats times in the zone it names, not in UTC.
+func TestQueryTimezoneByWindowsName(t *testing.T) {
+	vtz := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n"
+	if got := zoneOfVTimezone(vtz).String(); got == "UTC" {
+		t.Fatalf("Windows TZID resolved to %s", got)
+	}
+}

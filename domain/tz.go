@@ -39,6 +39,10 @@ var UTCZone = ZoneOf(time.UTC)
 // Name is the zone's IANA name, or the TZID of the VTIMEZONE it came from.
 func (z *Zone) Name() string { return z.name }
 
+// Location is the zone as a *time.Location, when it is one (an IANA or
+// fixed zone); a zone computed from VTIMEZONE rules has none.
+func (z *Zone) Location() (*time.Location, bool) { return z.loc, z.loc != nil }
+
 // offsetAt is the zone's UTC offset, in seconds, at a Unix instant.
 func (z *Zone) offsetAt(unix int64) int {
 	if z.vtz != nil {
