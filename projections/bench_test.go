@@ -45,22 +45,30 @@ END:VCALENDAR
 // BenchmarkApply measures the projector's throughput on ObjectPut records of
 // about 1 KB in batches of 1000, one in ten replacing an earlier object.
 func BenchmarkApply(b *testing.B) {
+	b.SetBytes(int64(1000 * len(event("x", 0))))
+	benchApply(b, func(n int) (string, string) {
+		id := n
+		if n%10 == 9 {
+			id = n / 2 // one in ten replaces an earlier object
+		}
+		uid := fmt.Sprintf("%08d-5b1e-4c4f-9a1e-0242ac120002", id)
+		return uid, event(uid, n)
+	})
+}
+
+// benchApply applies batches of 1,000 ObjectPuts to one calendar and
+// reports events/s; object gives the n-th put's UID and data.
+func benchApply(b *testing.B, object func(n int) (uid, data string)) {
 	s := newStore(b)
 	h := newHistory(b)
 	apply(b, s, h.cal("alice", "work", &domain.CalendarCreated{Owner: "alice", Name: "work"}))
-	const batch = 1000
 	n := 0
-	recs := make([]eventlog.Record, batch)
-	b.SetBytes(int64(batch * len(event("x", 0))))
+	recs := make([]eventlog.Record, 1000)
 	for b.Loop() {
 		b.StopTimer()
 		for i := range recs {
-			id := n
-			if n%10 == 9 {
-				id = n / 2
-			}
-			uid := fmt.Sprintf("%08d-5b1e-4c4f-9a1e-0242ac120002", id)
-			recs[i] = h.cal("alice", "work", put(uid+".ics", uid, event(uid, n)))
+			uid, data := object(n)
+			recs[i] = h.cal("alice", "work", put(uid+".ics", uid, data))
 			n++
 		}
 		b.StartTimer()

@@ -164,23 +164,9 @@ func BenchmarkFreeBusyMonth(b *testing.B) {
 // BenchmarkApplyMixed measures the projector on the realistic mix of
 // mixedObject, in batches of 1000.
 func BenchmarkApplyMixed(b *testing.B) {
-	s := newStore(b)
-	h := newHistory(b)
-	apply(b, s, h.cal("alice", "work", &domain.CalendarCreated{Owner: "alice", Name: "work"}))
 	r := rand.New(rand.NewPCG(1, 2))
-	n := 0
-	recs := make([]eventlog.Record, 1000)
-	for b.Loop() {
-		b.StopTimer()
-		for i := range recs {
-			uid := fmt.Sprintf("%08d-5b1e-4c4f-9a1e-0242ac120002", n)
-			recs[i] = h.cal("alice", "work", put(uid+".ics", uid, mixedObject(r, uid)))
-			n++
-		}
-		b.StartTimer()
-		if err := s.Apply(recs); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	benchApply(b, func(n int) (string, string) {
+		uid := fmt.Sprintf("%08d-5b1e-4c4f-9a1e-0242ac120002", n)
+		return uid, mixedObject(r, uid)
+	})
 }
