@@ -17,9 +17,10 @@ import (
 
 // applier turns one Apply's records into one Pebble batch. Later records
 // must read what earlier ones in the same batch wrote (a rename is a put and
-// a delete of the same UID), so the batch's writes are kept in an overlay in
-// front of the DB: cheaper than an indexed batch, whose every read builds a
-// merged iterator over the batch and the whole LSM.
+// a delete of the same UID), so the batch's writes to the tables that
+// applying reads back are kept in an overlay in front of the DB: cheaper
+// than an indexed batch, whose every read builds a merged iterator over the
+// batch and the whole LSM.
 //
 // The projector applies decided facts and does not re-decide them, but it
 // does refuse a log that contradicts itself (an object put into a calendar
@@ -29,11 +30,7 @@ import (
 type applier struct {
 	db *pebble.DB
 	b  *pebble.Batch
-	// written is the overlay: every key this batch set or deleted.
-	written map[string]pending
-	// cleared holds the calendarMember prefixes of calendars deleted in
-	// this batch: their keys that are not in written no longer exist.
-	cleared []string
+	ov *overlay
 	// Every calendar-stream event rewrites its calendar's record (Revision,
 	// Modified). Records are cached for the batch and written once at flush,
 	// in first-touch order so that the batch itself is deterministic.
@@ -41,34 +38,72 @@ type applier struct {
 	order []string
 }
 
+// readBack marks the tables whose keys applying reads: principals,
+// calendars, member states, UIDs and time-index records. Everything else
+// (metadata, bodies, the change index, index buckets) is only ever written
+// or deleted by key, so it bypasses the overlay.
+var readBack = [256]bool{tagPrincipal: true, tagCalendar: true, tagMember: true, tagUID: true, tagTimeIndex: true}
+
+// overlay holds the readBack keys that applying set or deleted and that the
+// DB does not show yet, or no longer shows.
+//
+// For an ordinary Apply it lives for one batch. For a rebuild into an empty
+// store (Rebuild) it lives across batches and is complete: every readBack
+// key that exists is in it, so a miss is an absence and the DB is never
+// read. Point reads are what a rebuild otherwise spends most on: they miss
+// the block cache as compactions churn the LSM, while the overlay costs
+// about 150 bytes per live object (bulkOverlayLimit bounds it).
+type overlay struct {
+	entries  map[string]pending
+	complete bool
+	// cleared holds the calendarMember prefixes of calendars deleted in
+	// this batch: their keys that are not in entries no longer exist.
+	cleared []string
+}
+
 type pending struct {
 	val     []byte
 	deleted bool
 }
 
-func newApplier(db *pebble.DB) *applier {
-	return &applier{db: db, b: db.NewBatch(), written: map[string]pending{}, cals: map[string]*Calendar{}}
+func newOverlay(complete bool) *overlay {
+	return &overlay{entries: map[string]pending{}, complete: complete}
+}
+
+func newApplier(db *pebble.DB, ov *overlay) *applier {
+	return &applier{db: db, b: db.NewBatch(), ov: ov, cals: map[string]*Calendar{}}
 }
 
 func (a *applier) set(key, val []byte) error {
-	a.written[string(key)] = pending{val: val}
+	if readBack[key[0]] {
+		a.ov.entries[string(key)] = pending{val: val}
+	}
 	return a.b.Set(key, val, nil)
 }
 
 func (a *applier) del(key []byte) error {
-	a.written[string(key)] = pending{deleted: true}
+	switch {
+	case !readBack[key[0]]:
+	case a.ov.complete:
+		delete(a.ov.entries, string(key))
+	default:
+		a.ov.entries[string(key)] = pending{deleted: true}
+	}
 	return a.b.Delete(key, nil)
 }
 
 // get is the package's get, reading through the overlay.
 func (a *applier) get(key []byte, fn func([]byte) error) (bool, error) {
-	if p, ok := a.written[string(key)]; ok {
+	if p, ok := a.ov.entries[string(key)]; ok {
 		if p.deleted {
 			return false, nil
 		}
 		return true, fn(p.val)
 	}
-	for _, c := range a.cleared {
+	if a.ov.complete {
+		return false, nil
+	}
+	for _, c := range a.ov.cleared {
 		if bytes.HasPrefix(key[1:], []byte(c)) {
 			return false, nil
 		}
@@ -232,12 +267,14 @@ func (a *applier) calendarCreated(r eventlog.Record, owner, name string, prev *C
 // the calendar.
 func (a *applier) clearCalendar(owner, name string) error {
 	member := calendarMember(owner, name)
-	for key := range a.written {
+	for key := range a.ov.entries {
 		if strings.HasPrefix(key[1:], member) {
-			delete(a.written, key)
+			delete(a.ov.entries, key)
 		}
 	}
-	a.cleared = append(a.cleared, member)
+	if !a.ov.complete {
+		a.ov.cleared = append(a.ov.cleared, member)
+	}
 	for _, t := range calendarTables {
 		prefix := calPrefix(t, owner, name)
 		if err := a.b.DeleteRange(prefix, prefixEnd(prefix), nil); err != nil {

@@ -36,6 +36,10 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 	if from >= upTo {
 		return nil
 	}
+	if from == 0 {
+		store.beginBulk()
+		defer store.endBulk()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []eventlog.Record, 1)
@@ -92,5 +96,32 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 	if cp := store.Checkpoint(); cp < upTo {
 		return fmt.Errorf("projections: rebuild: the log ends at %d, before %d", cp, upTo)
 	}
+	if store.bulkStore {
+		return store.compactAll(ctx)
+	}
 	return nil
+}
+
+// beginBulk makes the following Applies share one complete overlay: the
+// store holds nothing yet, so everything applying can read is what the
+// rebuild itself writes.
+func (s *Store) beginBulk() {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	s.bulk = newOverlay(true)
+}
+
+func (s *Store) endBulk() {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	s.bulk = nil
+}
+
+// compactAll flushes a bulk store and compacts it once, so that it is served
+// from a tidy LSM rather than from every memtable the rebuild flushed.
+func (s *Store) compactAll(ctx context.Context) error {
+	if err := s.db.Flush(); err != nil {
+		return err
+	}
+	return s.db.Compact(ctx, []byte{0x00}, []byte{0xff}, true)
 }

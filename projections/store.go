@@ -32,6 +32,11 @@ type Options struct {
 	// FS is the filesystem Pebble uses; nil means the disk. As-of views
 	// (asof.go) pass vfs.NewMem() for a store that lives as long as its use.
 	FS vfs.FS
+	// Bulk opens the store for one Rebuild and Close, nothing else: no
+	// write-ahead log and no compactions while it fills (Rebuild compacts
+	// once at its end). A crash leaves it at the checkpoint of its last
+	// flushed memtable, from which serving resumes.
+	Bulk bool
 }
 
 // Store is the projection database and its projector.
@@ -53,7 +58,18 @@ type Store struct {
 
 	principals principalCache
 	parsed     parsedCache
+
+	// bulkStore: opened with Options.Bulk, so without a WAL.
+	bulkStore bool
+	// bulk is the complete overlay a rebuild into an empty store keeps
+	// across its batches (see overlay); nil otherwise. Guarded by applyMu.
+	bulk *overlay
 }
+
+// bulkOverlayLimit bounds a rebuild's overlay, at some 150 bytes an entry
+// and three entries a live object: past it, the rebuild goes on reading
+// the DB like an ordinary Apply.
+const bulkOverlayLimit = 6 << 20
 
 // Open opens (or creates) the projection store in dir. A store written by an
 // incompatible projection schema is wiped, so the projector rebuilds it.
@@ -65,7 +81,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("projections: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: opts.Logger, moved: make(chan struct{})}
+	s := &Store{db: db, log: opts.Logger, moved: make(chan struct{}), bulkStore: opts.Bulk}
 	if s.cp, err = s.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("projections: open %s: %w", dir, err)
@@ -90,6 +106,12 @@ func pebbleOptions(opts Options) *pebble.Options {
 	}
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	if opts.Bulk {
+		o.DisableWAL = true
+		o.DisableAutomaticCompactions = true
+		o.MemTableSize = 256 << 20
+		o.L0StopWritesThreshold = math.MaxInt32
 	}
 	return o
 }
@@ -151,6 +173,12 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.moved)
 	s.mu.Unlock()
+	if s.bulkStore {
+		// Without a WAL, what is still in the memtable lives nowhere else.
+		if err := s.db.Flush(); err != nil {
+			return errors.Join(err, s.db.Close())
+		}
+	}
 	return s.db.Close()
 }
 
@@ -204,8 +232,20 @@ func (s *Store) Apply(records []eventlog.Record) error {
 	}
 	dec := decode(records)
 	defer dec.stop()
-	a := newApplier(s.db)
+	ov := s.bulk
+	if ov == nil {
+		ov = newOverlay(false)
+	}
+	a := newApplier(s.db, ov)
 	defer a.b.Close()
+	committed := false
+	defer func() {
+		// A failed batch leaves the overlay ahead of the DB; a big one
+		// leaves it too big to keep.
+		if !committed || s.bulk != nil && len(s.bulk.entries) > bulkOverlayLimit {
+			s.bulk = nil
+		}
+	}()
 	for i, r := range records {
 		if r.Position <= cp {
 			return fmt.Errorf("projections: position %d follows %d", r.Position, cp)
@@ -228,6 +268,7 @@ func (s *Store) Apply(records []eventlog.Record) error {
 		return fmt.Errorf("projections: commit: %w", err)
 	}
 	s.cp = cp
+	committed = true
 	s.principals.invalidateIfPrincipals(records)
 	close(s.moved)
 	s.moved = make(chan struct{})

@@ -109,7 +109,7 @@ const never = math.MaxInt64
 
 // indexObject expands data as put at time `at` into its index entry.
 func indexObject(data string, at time.Time) timeIndex {
-	obj, err := domain.ParseObject([]byte(data))
+	obj, err := domain.ParseTiming([]byte(data))
 	if err != nil {
 		return timeIndex{from: always}
 	}

@@ -276,7 +276,7 @@ func TestLargeLog(t *testing.T) {
 		}
 	}
 
-	store, err := projections.Open(t.TempDir(), projections.Options{})
+	store, err := projections.Open(t.TempDir(), projections.Options{Bulk: true})
 	if err != nil {
 		t.Fatal(err)
 	}
