@@ -29,7 +29,7 @@ import (
 // with the offending record named.
 type applier struct {
 	db *pebble.DB
-	b  *pebble.Batch
+	w  writes
 	ov *overlay
 	// Every calendar-stream event rewrites its calendar's record (Revision,
 	// Modified). Records are cached for the batch and written once at flush,
@@ -70,15 +70,15 @@ func newOverlay(complete bool) *overlay {
 	return &overlay{entries: map[string]pending{}, complete: complete}
 }
 
-func newApplier(db *pebble.DB, ov *overlay) *applier {
-	return &applier{db: db, b: db.NewBatch(), ov: ov, cals: map[string]*Calendar{}}
+func newApplier(db *pebble.DB, w writes, ov *overlay) *applier {
+	return &applier{db: db, w: w, ov: ov, cals: map[string]*Calendar{}}
 }
 
 func (a *applier) set(key, val []byte) error {
 	if readBack[key[0]] {
 		a.ov.entries[string(key)] = pending{val: val}
 	}
-	return a.b.Set(key, val, nil)
+	return a.w.Set(key, val, nil)
 }
 
 func (a *applier) del(key []byte) error {
@@ -89,7 +89,7 @@ func (a *applier) del(key []byte) error {
 	default:
 		a.ov.entries[string(key)] = pending{deleted: true}
 	}
-	return a.b.Delete(key, nil)
+	return a.w.Delete(key, nil)
 }
 
 // get is the package's get, reading through the overlay.
@@ -277,7 +277,7 @@ func (a *applier) clearCalendar(owner, name string) error {
 	}
 	for _, t := range calendarTables {
 		prefix := calPrefix(t, owner, name)
-		if err := a.b.DeleteRange(prefix, prefixEnd(prefix), nil); err != nil {
+		if err := a.w.DeleteRange(prefix, prefixEnd(prefix), nil); err != nil {
 			return err
 		}
 	}
@@ -300,12 +300,8 @@ func (a *applier) putObject(r eventlog.Record, owner, cal string, e *domain.Obje
 		return err
 	}
 	// Bodies are never read back while applying, so they bypass the overlay
-	// and are copied straight from the event into the batch.
-	key := memberKey(tagData, owner, cal, e.Name)
-	op := a.b.SetDeferred(len(key), len(e.Data))
-	copy(op.Key, key)
-	copy(op.Value, e.Data)
-	if err := op.Finish(); err != nil {
+	// and go straight from the event to the writes.
+	if err := a.w.SetString(memberKey(tagData, owner, cal, e.Name), e.Data); err != nil {
 		return err
 	}
 	if err := a.set(memberKey(tagUID, owner, cal, e.UID), []byte(e.Name)); err != nil {

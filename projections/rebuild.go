@@ -76,15 +76,26 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 		}
 		readErr <- err
 	}()
+	// Decoding (and indexing) a batch is independent of the store, so the
+	// next batch decodes on every core while the applier, a single
+	// goroutine, applies and writes the one before.
+	var ahead *decoder
 	for batch := range batches {
-		if err := store.Apply(batch); err != nil {
-			cancel()
-			for range batches {
+		next := decode(batch)
+		if ahead != nil {
+			if err := applyAhead(store, ahead, progress, upTo); err != nil {
+				next.stop()
+				cancel()
+				for range batches {
+				}
+				return err
 			}
-			return err
 		}
-		if progress != nil {
-			progress(store.Checkpoint(), upTo)
+		ahead = next
+	}
+	if ahead != nil {
+		if err := applyAhead(store, ahead, progress, upTo); err != nil {
+			return err
 		}
 	}
 	if err := <-readErr; err != nil {
@@ -98,6 +109,16 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 	}
 	if store.bulkStore {
 		return store.compactAll(ctx)
+	}
+	return nil
+}
+
+func applyAhead(store *Store, dec *decoder, progress func(done, total eventlog.Position), upTo eventlog.Position) error {
+	if err := store.applyDecoded(dec); err != nil {
+		return err
+	}
+	if progress != nil {
+		progress(store.Checkpoint(), upTo)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
@@ -59,8 +60,13 @@ type Store struct {
 	principals principalCache
 	parsed     parsedCache
 
-	// bulkStore: opened with Options.Bulk, so without a WAL.
+	// bulkStore: opened with Options.Bulk, so without a WAL, and rebuilt
+	// by ingesting sortedRuns. dir, fs and pebbleOpts are where and how
+	// they are written.
 	bulkStore bool
+	dir       string
+	fs        vfs.FS
+	runOpts   sstable.WriterOptions
 	// bulk is the complete overlay a rebuild into an empty store keeps
 	// across its batches (see overlay); nil otherwise. Guarded by applyMu.
 	bulk *overlay
@@ -81,7 +87,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("projections: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: opts.Logger, moved: make(chan struct{}), bulkStore: opts.Bulk}
+	s := &Store{db: db, log: opts.Logger, moved: make(chan struct{}), bulkStore: opts.Bulk, dir: dir, fs: o.FS}
+	if opts.Bulk {
+		o.EnsureDefaults()
+		s.runOpts = o.MakeWriterOptions(0, db.TableFormat())
+	}
 	if s.cp, err = s.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("projections: open %s: %w", dir, err)
@@ -103,6 +113,9 @@ func pebbleOptions(opts Options) *pebble.Options {
 		Logger:       pebbleLogger{opts.Logger},
 		MemTableSize: 64 << 20,
 		FS:           opts.FS,
+	}
+	if o.FS == nil {
+		o.FS = vfs.Default
 	}
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
@@ -216,6 +229,21 @@ func (s *Store) Run(ctx context.Context, log eventlog.Log) error {
 // re-delivery after a restart is harmless. Nothing is written unless every
 // record applies.
 func (s *Store) Apply(records []eventlog.Record) error {
+	cp := s.Checkpoint()
+	for len(records) > 0 && records[0].Position <= cp {
+		records = records[1:]
+	}
+	if len(records) == 0 {
+		return nil
+	}
+	return s.applyDecoded(decode(records))
+}
+
+// applyDecoded is Apply once dec has been started on the records: Rebuild
+// starts decoding a batch while the one before it is being applied.
+func (s *Store) applyDecoded(dec *decoder) error {
+	defer dec.stop()
+	records := dec.records
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	s.mu.RLock()
@@ -224,20 +252,20 @@ func (s *Store) Apply(records []eventlog.Record) error {
 	if closed {
 		return ErrClosed
 	}
-	for len(records) > 0 && records[0].Position <= cp {
-		records = records[1:]
-	}
-	if len(records) == 0 {
-		return nil
-	}
-	dec := decode(records)
-	defer dec.stop()
 	ov := s.bulk
 	if ov == nil {
 		ov = newOverlay(false)
 	}
-	a := newApplier(s.db, ov)
-	defer a.b.Close()
+	var w writes
+	run := s.bulkStore && s.bulk != nil
+	if run {
+		w = newSortedRun()
+	} else {
+		b := s.db.NewBatch()
+		defer b.Close()
+		w = batchWrites{b}
+	}
+	a := newApplier(s.db, w, ov)
 	committed := false
 	defer func() {
 		// A failed batch leaves the overlay ahead of the DB; a big one
@@ -264,7 +292,13 @@ func (s *Store) Apply(records []eventlog.Record) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := a.b.Commit(pebble.NoSync); err != nil {
+	var err error
+	if run {
+		err = w.(*sortedRun).ingest(context.Background(), s.db, s.fs, s.fs.PathJoin(s.dir, "rebuild-run.sst"), s.runOpts)
+	} else {
+		err = w.(batchWrites).Commit(pebble.NoSync)
+	}
+	if err != nil {
 		return fmt.Errorf("projections: commit: %w", err)
 	}
 	s.cp = cp

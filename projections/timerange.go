@@ -274,12 +274,12 @@ func (a *applier) writeTimeIndex(owner, cal, name string, ti *timeIndex) error {
 			return err
 		}
 		for _, b := range buckets {
-			if err := a.b.Delete(timeKey(owner, cal, level, b, name), nil); err != nil {
+			if err := a.w.Delete(timeKey(owner, cal, level, b, name), nil); err != nil {
 				return err
 			}
 		}
 		if hasFrom {
-			if err := a.b.Delete(memberKey(tagOpenEnded, owner, cal, name), nil); err != nil {
+			if err := a.w.Delete(memberKey(tagOpenEnded, owner, cal, name), nil); err != nil {
 				return err
 			}
 		}
@@ -293,13 +293,13 @@ func (a *applier) writeTimeIndex(owner, cal, name string, ti *timeIndex) error {
 	w := bucketWidth(ti.level)
 	for _, b := range ti.buckets {
 		val := encodeBucketPeriods(ti, b*w, (b+1)*w)
-		if err := a.b.Set(timeKey(owner, cal, ti.level, b, name), val, nil); err != nil {
+		if err := a.w.Set(timeKey(owner, cal, ti.level, b, name), val, nil); err != nil {
 			return err
 		}
 	}
 	if ti.from != never {
 		val := binary.BigEndian.AppendUint64(nil, biased(ti.from))
-		if err := a.b.Set(memberKey(tagOpenEnded, owner, cal, name), val, nil); err != nil {
+		if err := a.w.Set(memberKey(tagOpenEnded, owner, cal, name), val, nil); err != nil {
 			return err
 		}
 	}

@@ -71,7 +71,7 @@ func runRebuild(ctx context.Context, args []string, c cli) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	store, err := projections.Open(dir, projections.Options{Logger: logger})
+	store, err := projections.Open(dir, projections.Options{Logger: logger, Bulk: true})
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func verifyProjections(ctx context.Context, log eventlog.Log, live *projections.
 		return rep, err
 	}
 	defer os.RemoveAll(dir)
-	scratch, err := projections.Open(dir, projections.Options{Logger: logger})
+	scratch, err := projections.Open(dir, projections.Options{Logger: logger, Bulk: true})
 	if err != nil {
 		return rep, err
 	}
