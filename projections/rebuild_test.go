@@ -1,15 +1,18 @@
 package projections
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
 	"github.com/kalends/kalends/eventlog/pebblelog"
+	"github.com/rs/zerolog"
 )
 
 // memLog writes recs to an in-memory embedded log, which numbers them
@@ -126,5 +129,41 @@ func TestRebuildErrors(t *testing.T) {
 	cancel()
 	if err := Rebuild(ctx, short, newStore(t), 1, nil); err == nil {
 		t.Fatal("cancelled rebuild succeeded")
+	}
+}
+
+// A projector far behind the log (here: empty) catches up through Rebuild
+// before it subscribes, and says so.
+func TestRunCatchesUpThroughRebuild(t *testing.T) {
+	defer func(gap eventlog.Position) { catchUpGap = gap }(catchUpGap)
+	catchUpGap = 100
+	recs := manyRecords(t)
+	log := memLog(t, recs)
+	head := recs[len(recs)-1].Position
+	var logged bytes.Buffer
+	s, err := Open(t.TempDir(), Options{Logger: zerolog.New(&logged)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, log) }()
+	waitCtx, waitCancel := context.WithTimeout(ctx, time.Minute)
+	defer waitCancel()
+	if err := s.WaitFor(waitCtx, head); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "projections caught up") {
+		t.Errorf("no catch-up through Rebuild: %s", logged.String())
+	}
+	want := newStore(t)
+	apply(t, want, recs...)
+	if diffs := digest(t, s).Diff(digest(t, want)); len(diffs) != 0 {
+		t.Fatalf("caught-up store differs: %v", groups(diffs))
 	}
 }

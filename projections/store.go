@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -199,6 +200,12 @@ func (s *Store) Close() error {
 // until ctx is done or an error occurs (which is returned; the projections
 // are then stale and the server must stop).
 func (s *Store) Run(ctx context.Context, log eventlog.Log) error {
+	if err := s.catchUp(ctx, log); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	from := s.Checkpoint()
 	sub, err := log.Subscribe(ctx, from)
 	if err != nil {
@@ -221,6 +228,27 @@ func (s *Store) Run(ctx context.Context, log eventlog.Log) error {
 			return err
 		}
 	}
+}
+
+// catchUpGap is how far behind the log the store must be for Run to catch
+// up through Rebuild's large batches (and, from empty, its overlay) rather
+// than the subscription's small ones: a new or wiped store on a long log.
+var catchUpGap eventlog.Position = 50_000
+
+func (s *Store) catchUp(ctx context.Context, log eventlog.Log) error {
+	head, err := log.Head(ctx)
+	from := s.Checkpoint()
+	if err != nil || head < from+catchUpGap {
+		return err
+	}
+	s.log.Info().Uint64("from", uint64(from)).Uint64("to", uint64(head)).Msg("projections catching up with the log")
+	start := time.Now()
+	if err := Rebuild(ctx, log, s, head, nil); err != nil {
+		return err
+	}
+	took := time.Since(start)
+	s.log.Info().Dur("took", took).Float64("events_per_s", math.Round(float64(head-from)/took.Seconds())).Msg("projections caught up")
+	return nil
 }
 
 // Apply applies records (in log order, starting right after the checkpoint)
