@@ -44,39 +44,13 @@ type applier struct {
 // or deleted by key, so it bypasses the overlay.
 var readBack = [256]bool{tagPrincipal: true, tagCalendar: true, tagMember: true, tagUID: true, tagTimeIndex: true}
 
-// overlay holds the readBack keys that applying set or deleted and that the
-// DB does not show yet, or no longer shows.
-//
-// For an ordinary Apply it lives for one batch. For a rebuild into an empty
-// store (Rebuild) it lives across batches and is complete: every readBack
-// key that exists is in it, so a miss is an absence and the DB is never
-// read. Point reads are what a rebuild otherwise spends most on: they miss
-// the block cache as compactions churn the LSM, while the overlay costs
-// about 150 bytes per live object (bulkOverlayLimit bounds it).
-type overlay struct {
-	entries  map[string]pending
-	complete bool
-	// cleared holds the calendarMember prefixes of calendars deleted in
-	// this batch: their keys that are not in entries no longer exist.
-	cleared []string
-}
-
-type pending struct {
-	val     []byte
-	deleted bool
-}
-
-func newOverlay(complete bool) *overlay {
-	return &overlay{entries: map[string]pending{}, complete: complete}
-}
-
 func newApplier(db *pebble.DB, w writes, ov *overlay) *applier {
 	return &applier{db: db, w: w, ov: ov, cals: map[string]*Calendar{}}
 }
 
 func (a *applier) set(key, val []byte) error {
 	if readBack[key[0]] {
-		a.ov.entries[string(key)] = pending{val: val}
+		a.ov.put(key, val, false)
 	}
 	return a.w.Set(key, val, nil)
 }
@@ -85,20 +59,20 @@ func (a *applier) del(key []byte) error {
 	switch {
 	case !readBack[key[0]]:
 	case a.ov.complete:
-		delete(a.ov.entries, string(key))
+		a.ov.forget(key)
 	default:
-		a.ov.entries[string(key)] = pending{deleted: true}
+		a.ov.put(key, nil, true)
 	}
 	return a.w.Delete(key, nil)
 }
 
 // get is the package's get, reading through the overlay.
 func (a *applier) get(key []byte, fn func([]byte) error) (bool, error) {
-	if p, ok := a.ov.entries[string(key)]; ok {
-		if p.deleted {
+	if val, deleted, found := a.ov.lookup(key); found {
+		if deleted {
 			return false, nil
 		}
-		return true, fn(p.val)
+		return true, fn(val)
 	}
 	if a.ov.complete {
 		return false, nil
@@ -267,11 +241,7 @@ func (a *applier) calendarCreated(r eventlog.Record, owner, name string, prev *C
 // the calendar.
 func (a *applier) clearCalendar(owner, name string) error {
 	member := calendarMember(owner, name)
-	for key := range a.ov.entries {
-		if strings.HasPrefix(key[1:], member) {
-			delete(a.ov.entries, key)
-		}
-	}
+	a.ov.forgetCalendar(member)
 	if !a.ov.complete {
 		a.ov.cleared = append(a.ov.cleared, member)
 	}

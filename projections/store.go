@@ -73,10 +73,10 @@ type Store struct {
 	bulk *overlay
 }
 
-// bulkOverlayLimit bounds a rebuild's overlay, at some 150 bytes an entry
-// and three entries a live object: past it, the rebuild goes on reading
-// the DB like an ordinary Apply.
-const bulkOverlayLimit = 6 << 20
+// bulkOverlayLimit bounds the bytes of a rebuild's overlay, which holds
+// some 200 bytes per event applied (see overlay): past it, the rebuild goes
+// on reading the DB like an ordinary Apply.
+const bulkOverlayLimit = 2 << 30
 
 // Open opens (or creates) the projection store in dir. A store written by an
 // incompatible projection schema is wiped, so the projector rebuilds it.
@@ -298,7 +298,7 @@ func (s *Store) applyDecoded(dec *decoder) error {
 	defer func() {
 		// A failed batch leaves the overlay ahead of the DB; a big one
 		// leaves it too big to keep.
-		if !committed || s.bulk != nil && len(s.bulk.entries) > bulkOverlayLimit {
+		if !committed || s.bulk != nil && s.bulk.size > bulkOverlayLimit {
 			s.bulk = nil
 		}
 	}()
