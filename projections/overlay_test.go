@@ -16,7 +16,9 @@ func TestOverlayIsAMap(t *testing.T) {
 		deleted bool
 	}
 	model := map[string]entry{}
-	key := func(cal, name int) []byte { return memberKey(tagMember, "o", fmt.Sprint("c", cal), fmt.Sprint("n", name)) }
+	key := func(cal, name int) []byte {
+		return memberKey(tagMember, "o", fmt.Sprint("c", cal), fmt.Sprint("n", name))
+	}
 
 	// A collision: b's slot already holds a's record.
 	a, b := key(9, 1), key(9, 2)
