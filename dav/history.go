@@ -141,8 +141,18 @@ func (s *server) serveHistory(w http.ResponseWriter, r *http.Request, rest strin
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && p.isVersion:
 		return s.historyGet(w, r, p)
 	}
-	w.Header().Set("Allow", readOnlyAllow)
+	w.Header().Set("Allow", historyAllow(rest))
 	return errMethodNotFound
+}
+
+// historyAllow is what a history path answers: PROPFIND everywhere, and
+// GET/HEAD on a version, which alone has a body. REPORT is left out: no
+// report is supported there.
+func historyAllow(rest string) string {
+	if p, ok := parseHistoryPath(rest); ok && p.isVersion {
+		return "OPTIONS, GET, HEAD, PROPFIND"
+	}
+	return "OPTIONS, PROPFIND"
 }
 
 // objectVersions calls fn with every version of every object of a calendar,

@@ -195,7 +195,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodOptions {
-		s.options(w, r)
+		s.options(w, r, path)
 		return
 	}
 	principal, ok, err := s.cfg.Auth.Authenticate(r)
@@ -266,8 +266,18 @@ func authorize(t target, principal, method string) error {
 	return nil
 }
 
-func (s *server) options(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", allowHeader)
+// options answers OPTIONS before authentication (clients probe with it):
+// Allow lists the methods the path's tree serves (RFC 9110 §10.2.1), so the
+// read-only views of the past do not offer writes they would refuse.
+func (s *server) options(w http.ResponseWriter, r *http.Request, path string) {
+	allow := allowHeader
+	for _, tt := range timeTravel {
+		if rest, ok := strings.CutPrefix(path, tt.prefix); ok {
+			allow = tt.allow(rest)
+			break
+		}
+	}
+	w.Header().Set("Allow", allow)
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 }
@@ -275,13 +285,15 @@ func (s *server) options(w http.ResponseWriter, r *http.Request) {
 // timeTravel are the read-only and restoring views of the log (issue 4):
 // /history/ (an object's versions), /asof/ (a calendar at an instant) and
 // /trash/ (deleted calendars and objects). Each is served by its own file.
+// allow is the Allow header for the escaped path after the prefix.
 var timeTravel = []struct {
 	prefix string
 	serve  func(s *server, w http.ResponseWriter, r *http.Request, rest string) error
+	allow  func(rest string) string
 }{
-	{historyPrefix, (*server).serveHistory},
-	{asOfPrefix, (*server).serveAsOf},
-	{trashPrefix, (*server).serveTrash},
+	{historyPrefix, (*server).serveHistory, historyAllow},
+	{asOfPrefix, (*server).serveAsOf, func(string) string { return readOnlyAllow }},
+	{trashPrefix, (*server).serveTrash, trashAllow},
 }
 
 func (s *server) dispatch(w http.ResponseWriter, r *http.Request, t target) error {

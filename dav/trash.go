@@ -225,8 +225,21 @@ func (s *server) serveTrash(w http.ResponseWriter, r *http.Request, rest string)
 		}
 		return writeJSON(w, plan)
 	}
-	w.Header().Set("Allow", "OPTIONS, PROPFIND, GET, HEAD, POST")
+	w.Header().Set("Allow", trashAllow(rest))
 	return errStatus(http.StatusMethodNotAllowed, "the trash is listed with PROPFIND and emptied with POST ?undelete")
+}
+
+// trashAllow is what a trash path answers (see the top of this file): the
+// listing and a calendar's entries take PROPFIND, an object GET/HEAD; a
+// calendar or object takes POST ?undelete.
+func trashAllow(rest string) string {
+	switch strings.Count(strings.TrimSuffix(rest, "/"), "/") {
+	case 0:
+		return "OPTIONS, PROPFIND"
+	case 1:
+		return "OPTIONS, PROPFIND, POST"
+	}
+	return "OPTIONS, GET, HEAD, POST"
 }
 
 func (s *server) propfindTrash(w http.ResponseWriter, r *http.Request, owner, cal string) error {
