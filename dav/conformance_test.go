@@ -1,7 +1,10 @@
 package dav_test
 
 import (
+	"encoding/xml"
 	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/kalends/kalends/testkit"
@@ -40,5 +43,91 @@ func TestOptionsAllow(t *testing.T) {
 		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != c.want {
 			t.Errorf("%s %s: %d, Allow %q, want 405 with %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), c.want)
 		}
+	}
+}
+
+// propElement finds the first element named space/local in an XML body and
+// returns its attributes (namespace declarations left out) and the XML
+// between its tags, as a client's namespace-aware parser sees them.
+func propElement(t *testing.T, body, space, local string) (map[xml.Name]string, string) {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(body))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			t.Fatalf("no %s %s in\n%s", space, local, body)
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok || start.Name.Space != space || start.Name.Local != local {
+			continue
+		}
+		attrs := map[xml.Name]string{}
+		for _, a := range start.Attr {
+			if a.Name.Space != "xmlns" && a.Name.Local != "xmlns" {
+				attrs[a.Name] = a.Value
+			}
+		}
+		var inner struct {
+			Text string `xml:",innerxml"`
+		}
+		if err := d.DecodeElement(&inner, &start); err != nil {
+			t.Fatal(err)
+		}
+		return attrs, inner.Text
+	}
+}
+
+// TestDeadPropertyAttributes: a dead property comes back with the
+// attributes of its own element, namespaces intact, and with the xml:lang
+// in scope where it was set (RFC 4918 §4.3), through PROPPATCH, MKCALENDAR,
+// PROPFIND by name and allprop.
+func TestDeadPropertyAttributes(t *testing.T) {
+	s := testkit.NewServer(t, testkit.Options{})
+	s.AddUser("alice", "alice")
+	do := func(method, path, body string, want int) string {
+		t.Helper()
+		resp, text := s.Do(testkit.Request{Method: method, Path: path, User: "alice", Pass: "alice",
+			Header: http.Header{"Depth": {"0"}}, Body: body})
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d, want %d\n%s", method, path, resp.StatusCode, want, text)
+		}
+		return text
+	}
+	do("PROPPATCH", "/calendars/alice/default/", `<D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:x" xmlns:Y="urn:y">
+	  <D:set><D:prop><X:foo X:attr="1" Y:other="two" plain="3">v <X:b xml:lang="de">fett</X:b></X:foo></D:prop></D:set>
+	  <D:set xml:lang="fr"><D:prop><X:said>bonjour</X:said><D:displayname>Agenda</D:displayname></D:prop></D:set>
+	</D:propertyupdate>`, http.StatusMultiStatus)
+	do("MKCALENDAR", "/calendars/alice/work/", `<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:X="urn:x">
+	  <D:set><D:prop><X:foo xml:lang="en" X:attr="9">w</X:foo></D:prop></D:set></C:mkcalendar>`, http.StatusCreated)
+
+	xmlLang := xml.Name{Space: "http://www.w3.org/XML/1998/namespace", Local: "lang"}
+	cases := []struct {
+		path, local string
+		space       string
+		attrs       map[xml.Name]string
+		inner       string
+	}{
+		{"/calendars/alice/default/", "foo", "urn:x", map[xml.Name]string{
+			{Space: "urn:x", Local: "attr"}: "1", {Space: "urn:y", Local: "other"}: "two", {Local: "plain"}: "3"}, "v "},
+		{"/calendars/alice/default/", "said", "urn:x", map[xml.Name]string{xmlLang: "fr"}, "bonjour"},
+		{"/calendars/alice/default/", "displayname", "DAV:", map[xml.Name]string{xmlLang: "fr"}, "Agenda"},
+		{"/calendars/alice/work/", "foo", "urn:x", map[xml.Name]string{xmlLang: "en", {Space: "urn:x", Local: "attr"}: "9"}, "w"},
+	}
+	for _, c := range cases {
+		for _, req := range []string{
+			`<D:propfind xmlns:D="DAV:" xmlns:X="` + c.space + `"><D:prop><X:` + c.local + `/></D:prop></D:propfind>`,
+			`<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>`,
+		} {
+			attrs, inner := propElement(t, do("PROPFIND", c.path, req, http.StatusMultiStatus), c.space, c.local)
+			if !reflect.DeepEqual(attrs, c.attrs) || !strings.HasPrefix(inner, c.inner) {
+				t.Errorf("%s %s {%s}%s: attributes %v, content %q; want %v, %q", c.path, req, c.space, c.local, attrs, inner, c.attrs, c.inner)
+			}
+		}
+	}
+	// The nested element keeps its own xml:lang, written with the reserved
+	// prefix rather than a declared one (which XML forbids).
+	body := do("PROPFIND", "/calendars/alice/default/", `<D:propfind xmlns:D="DAV:" xmlns:X="urn:x"><D:prop><X:foo/></D:prop></D:propfind>`, http.StatusMultiStatus)
+	if attrs, _ := propElement(t, body, "urn:x", "b"); attrs[xmlLang] != "de" || strings.Contains(body, `="http://www.w3.org/XML/1998/namespace"`) {
+		t.Errorf("nested xml:lang: %v\n%s", attrs, body)
 	}
 }

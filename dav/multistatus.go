@@ -36,6 +36,9 @@ type propstat struct {
 type propEntry struct {
 	space, local string
 	inner        string
+	// attrs are the element's own attributes, as a dead property keeps
+	// them (domain.Property.Attrs); "" for nearly every property.
+	attrs string
 }
 
 func (m *multistatus) response(href string, stats []propstat) {
@@ -55,7 +58,7 @@ func (m *multistatus) propstatOnly(ps propstat) {
 	}
 	x.raw("<D:propstat><D:prop>")
 	for _, p := range ps.props {
-		x.element(p.space, p.local, p.inner)
+		x.elementWithAttrs(p.space, p.local, p.attrs, p.inner)
 	}
 	x.raw("</D:prop><D:status>" + statusLine(ps.status) + "</D:status>")
 	if ps.errInner != "" {

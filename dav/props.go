@@ -208,22 +208,29 @@ func objectContentType(component string) string {
 }
 
 // storedProp returns a calendar's stored (client-set) property.
-func (res *resource) storedProp(name xml.Name) (string, bool) {
+func (res *resource) storedProp(name xml.Name) (domain.Property, bool) {
 	if res.t.kind != kindCalendar {
-		return "", false
+		return domain.Property{}, false
 	}
-	p, ok := res.cal.Prop(name.Space, name.Local)
-	return p.XML, ok
+	return res.cal.Prop(name.Space, name.Local)
 }
 
-// propValue resolves one property: live first, then stored.
-func (s *server) propValue(res *resource, name xml.Name) (string, bool) {
-	if lp := livePropIndex[name]; lp != nil {
-		if v, ok := lp.get(s, res); ok {
-			return v, true
+// propValue resolves one property. A value a client set wins over a
+// settable live property's default, and comes back with its element's
+// attributes (RFC 4918 §4.3); protected properties are always computed.
+func (s *server) propValue(res *resource, name xml.Name) (propEntry, bool) {
+	lp := livePropIndex[name]
+	if lp == nil || !lp.protected {
+		if p, ok := res.storedProp(name); ok {
+			return propEntry{space: p.Space, local: p.Local, inner: p.XML, attrs: p.Attrs}, true
 		}
 	}
-	return res.storedProp(name)
+	if lp != nil {
+		if v, ok := lp.get(s, res); ok {
+			return propEntry{space: name.Space, local: name.Local, inner: v}, true
+		}
+	}
+	return propEntry{}, false
 }
 
 // propsFor answers a prop request for one resource, grouping found and
@@ -232,8 +239,8 @@ func (s *server) propsFor(res *resource, names []xml.Name) []propstat {
 	found := propstat{status: http.StatusOK}
 	missing := propstat{status: http.StatusNotFound}
 	for _, n := range names {
-		if v, ok := s.propValue(res, n); ok {
-			found.props = append(found.props, propEntry{n.Space, n.Local, v})
+		if e, ok := s.propValue(res, n); ok {
+			found.props = append(found.props, e)
 		} else {
 			missing.props = append(missing.props, propEntry{space: n.Space, local: n.Local})
 		}
@@ -244,25 +251,24 @@ func (s *server) propsFor(res *resource, names []xml.Name) []propstat {
 // allProps answers allprop (values) or propname (names only).
 func (s *server) allProps(res *resource, namesOnly bool, include []xml.Name) []propstat {
 	ps := propstat{status: http.StatusOK}
-	add := func(n xml.Name, v string) {
+	add := func(e propEntry) {
 		if namesOnly {
-			v = ""
+			e.inner, e.attrs = "", ""
 		}
-		ps.props = append(ps.props, propEntry{n.Space, n.Local, v})
+		ps.props = append(ps.props, e)
 	}
 	for _, lp := range liveProps {
 		if !namesOnly && !lp.allprop && !containsName(include, lp.name) {
 			continue
 		}
-		if v, ok := lp.get(s, res); ok {
-			add(lp.name, v)
+		if e, ok := s.propValue(res, lp.name); ok {
+			add(e)
 		}
 	}
 	if res.t.kind == kindCalendar {
 		for _, p := range res.cal.Props {
-			n := xml.Name{Space: p.Space, Local: p.Local}
-			if livePropIndex[n] == nil {
-				add(n, p.XML)
+			if livePropIndex[xml.Name{Space: p.Space, Local: p.Local}] == nil {
+				add(propEntry{space: p.Space, local: p.Local, inner: p.XML, attrs: p.Attrs})
 			}
 		}
 	}

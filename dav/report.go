@@ -145,7 +145,7 @@ func withCalendarData(stats []propstat, data string, err error) []propstat {
 		}
 	}
 	if err == nil {
-		stats[0].props = append(stats[0].props, propEntry{nsCalDAV, "calendar-data", escapeString(data)})
+		stats[0].props = append(stats[0].props, propEntry{space: nsCalDAV, local: "calendar-data", inner: escapeString(data)})
 		return stats
 	}
 	failed := propstat{status: http.StatusForbidden, props: []propEntry{{space: nsCalDAV, local: "calendar-data"}}}
