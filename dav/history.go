@@ -33,16 +33,20 @@ import (
 // (the event's time) and, in the namespace http://kalends.org/ns/, revision,
 // time (RFC 3339, exact: usable as an as-of instant), operation (put, delete,
 // move, copy, restore or calendar-delete), actor, on-behalf-of, user-agent,
-// request-id, remote-addr, and copied-from / moved-to (hrefs) for MOVE and
-// COPY. An object's collection carries its latest version's properties. A
+// request-id, remote-addr, and the hrefs copied-from (at a COPY's
+// destination), moved-from (at a MOVE's destination) and moved-to (at a
+// MOVE's source). An object's collection carries its latest version's properties. A
 // GET of a deletion is 410 Gone: the version is known, its data is that
 // there is none. Writes are 403 DAV:need-privileges; only the owner may
 // look. Versions of earlier incarnations of the calendar (deleted and
 // created again under the same name) are part of the same history.
 //
-// A version is what a client asked for: a MOVE within one calendar reads
-// "move" at its destination; a MOVE from another calendar reads "copy"
-// there (with copied-from), and "move" at its source (with moved-to).
+// A version is what a client asked for: a MOVE reads "move" at both ends,
+// within one calendar or between two, and a COPY "copy" at its
+// destination. The put a MOVE writes says so (ObjectPut.Moved); for a log
+// written before it did, a MOVE within one calendar is still recognised by
+// its put and deletion in one request, while one between calendars, whose
+// halves are in two streams, reads "copy" at its destination.
 //
 // The tree is read from the calendar's stream on every request, O(stream):
 // history is rare and must be exact, so nothing is projected for it.
@@ -194,6 +198,8 @@ func (s *server) objectVersions(ctx context.Context, owner, cal string, withData
 			switch {
 			case restoring != nil:
 				v.operation = opRestore
+			case e.Moved:
+				v.operation = opMove
 			case e.CopiedFrom != "":
 				v.operation = opCopy
 			}
@@ -388,7 +394,13 @@ func init() {
 	ofVersion(nsKalends, "request-id", func(v *version) string { return escapeString(v.meta.RequestID) })
 	ofVersion(nsKalends, "remote-addr", func(v *version) string { return escapeString(v.meta.RemoteAddr) })
 	ofVersion(nsKalends, "copied-from", func(v *version) string {
-		if v.put == nil {
+		if v.put == nil || v.operation == opMove {
+			return ""
+		}
+		return refHref(v.put.CopiedFrom)
+	})
+	ofVersion(nsKalends, "moved-from", func(v *version) string {
+		if v.put == nil || v.operation != opMove {
 			return ""
 		}
 		return refHref(v.put.CopiedFrom)

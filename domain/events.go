@@ -114,6 +114,11 @@ type ObjectPut struct {
 	Data string `json:"-"`
 	// CopiedFrom is "owner/calendar/name" when a MOVE or COPY wrote it.
 	CopiedFrom string `json:"copiedFrom,omitempty"`
+	// Moved says a MOVE wrote it: the object left CopiedFrom, which an
+	// ObjectDeleted with MovedTo records in the source's stream. It is
+	// false for a COPY, and for every MOVE written before the field
+	// existed, which history and audit therefore show as copies.
+	Moved bool `json:"moved,omitempty"`
 }
 
 // ObjectDeleted removes one calendar object resource.

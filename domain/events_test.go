@@ -84,6 +84,8 @@ func TestFieldsAddedToSchema1(t *testing.T) {
 		&CalendarPropertiesChanged{Set: []Property{{Space: "urn:x", Local: "foo", XML: "v",
 			Attrs: ` xmlns:a1="urn:x" a1:attr="1" xml:lang="en"`}}},
 		&CalendarCreated{Owner: "alice", Name: "work", Props: []Property{{Space: "DAV:", Local: "displayname", XML: "Arbeit", Attrs: ` xml:lang="de"`}}},
+		&ObjectPut{Name: "a.ics", UID: "a", Component: "VEVENT", ETag: `"e"`, Data: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+			CopiedFrom: "alice/home/a.ics", Moved: true},
 	} {
 		typ, schema, data, err := Encode(want)
 		if err != nil {
@@ -97,6 +99,10 @@ func TestFieldsAddedToSchema1(t *testing.T) {
 	_, _, data, _ := Encode(&CalendarPropertiesChanged{Set: []Property{{Space: "urn:x", Local: "foo", XML: "v"}}})
 	if strings.Contains(string(data), "attrs") {
 		t.Errorf("an empty Attrs is written: %s", data)
+	}
+	_, _, data, _ = Encode(&ObjectPut{Name: "a.ics", CopiedFrom: "alice/home/a.ics"})
+	if strings.Contains(string(data), "moved") {
+		t.Errorf("a false Moved is written: %s", data)
 	}
 }
 
