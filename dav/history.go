@@ -316,7 +316,7 @@ func (s *server) historyPropfind(w http.ResponseWriter, r *http.Request, p histo
 		}
 		return []propstat{found, missing}
 	}
-	ms := startMultistatus(w, "multistatus")
+	ms := startMultistatus(w, r, "multistatus")
 	ms.response(self.href, answer(self))
 	if d == 1 {
 		for _, m := range members {

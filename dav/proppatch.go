@@ -129,7 +129,7 @@ func (s *server) proppatch(w http.ResponseWriter, r *http.Request, t target) err
 			return err
 		}
 	}
-	ms := startMultistatus(w, "multistatus")
+	ms := startMultistatus(w, r, "multistatus")
 	ms.response(t.href(), answer)
 	return ms.close("multistatus", "")
 }

@@ -261,7 +261,7 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	if err != nil {
 		return withHrefs(err, t)
 	}
-	ms := startMultistatus(w, "multistatus")
+	ms := startMultistatus(w, r, "multistatus")
 	child := &resource{me: res.me, principal: res.principal, cal: res.cal}
 	for _, h := range hits {
 		child.t = t.member(h.obj.Name)

@@ -167,7 +167,7 @@ func (s *server) multiget(w http.ResponseWriter, r *http.Request, t target, root
 		return err
 	}
 	rr.floating, rr.view = floatingZone(root, calRes.cal), v
-	ms := startMultistatus(w, "multistatus")
+	ms := startMultistatus(w, r, "multistatus")
 	for _, h := range root.Children {
 		if !h.is(nsDAV, "href") {
 			continue
@@ -271,7 +271,7 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 		}
 		initial = false
 	}
-	ms := startMultistatus(w, "multistatus")
+	ms := startMultistatus(w, r, "multistatus")
 	reached := cal.Revision
 	count := 0
 	child := &resource{me: calRes.me, principal: calRes.principal, cal: cal}

@@ -252,7 +252,7 @@ func (s *server) propfindTrash(w http.ResponseWriter, r *http.Request, owner, ca
 	if err != nil {
 		return err
 	}
-	m := startMultistatus(w, "multistatus")
+	m := startMultistatus(w, r, "multistatus")
 	self := propstat{status: http.StatusOK, props: []propEntry{
 		{space: nsDAV, local: "resourcetype", inner: "<D:collection/>"},
 		{space: nsDAV, local: "displayname", inner: "Trash"},
