@@ -131,3 +131,37 @@ func TestDeadPropertyAttributes(t *testing.T) {
 		t.Errorf("nested xml:lang: %v\n%s", attrs, body)
 	}
 }
+
+// TestReportsOnAnObject: calendar-query and calendar-multiget may target a
+// calendar object resource itself (RFC 4791 §7.8, §7.9), and the object's
+// supported-report-set says so. A multiget there answers only that object.
+func TestReportsOnAnObject(t *testing.T) {
+	s := testkit.NewServer(t, testkit.Options{})
+	s.AddUser("alice", "alice")
+	do := func(method, path, body string, header http.Header) (int, string) {
+		t.Helper()
+		resp, text := s.Do(testkit.Request{Method: method, Path: path, User: "alice", Pass: "alice", Header: header, Body: body})
+		return resp.StatusCode, text
+	}
+	for _, name := range []string{"a", "b"} {
+		if code, text := do("PUT", "/calendars/alice/default/"+name+".ics", ics("uid-"+name, "summary "+name),
+			http.Header{"Content-Type": {"text/calendar"}}); code != http.StatusCreated {
+			t.Fatalf("PUT %s: %d %s", name, code, text)
+		}
+	}
+	code, body := do("REPORT", "/calendars/alice/default/a.ics", `<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+	  <D:prop><D:getetag/><C:calendar-data/></D:prop>
+	  <D:href>/calendars/alice/default/a.ics</D:href>
+	  <D:href>/calendars/alice/default/b.ics</D:href>
+	</C:calendar-multiget>`, nil)
+	if code != http.StatusMultiStatus || !strings.Contains(body, "SUMMARY:summary a") ||
+		!strings.Contains(body, "<D:response><D:href>/calendars/alice/default/b.ics</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>") {
+		t.Errorf("multiget on an object: %d\n%s", code, body)
+	}
+	code, body = do("PROPFIND", "/calendars/alice/default/a.ics", `<D:propfind xmlns:D="DAV:"><D:prop><D:supported-report-set/></D:prop></D:propfind>`,
+		http.Header{"Depth": {"0"}})
+	if want := "<D:supported-report-set><D:supported-report><D:report><C:calendar-multiget/></D:report></D:supported-report>" +
+		"<D:supported-report><D:report><C:calendar-query/></D:report></D:supported-report></D:supported-report-set>"; code != http.StatusMultiStatus || !strings.Contains(body, want) {
+		t.Errorf("supported-report-set of an object: %d\n%s", code, body)
+	}
+}

@@ -60,11 +60,16 @@ const ownerPrivileges = "<D:privilege><D:all/></D:privilege><D:privilege><D:read
 
 const readPrivileges = "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>"
 
-// calendarReports are the REPORTs a calendar answers.
-const calendarReports = "<D:supported-report><D:report><C:calendar-multiget/></D:report></D:supported-report>" +
-	"<D:supported-report><D:report><C:calendar-query/></D:report></D:supported-report>" +
-	"<D:supported-report><D:report><C:free-busy-query/></D:report></D:supported-report>" +
-	"<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>"
+// objectReports are the REPORTs a calendar object answers (RFC 4791 §7.8,
+// §7.9: a query or multiget of that one object); calendarReports those a
+// calendar answers.
+const (
+	objectReports = "<D:supported-report><D:report><C:calendar-multiget/></D:report></D:supported-report>" +
+		"<D:supported-report><D:report><C:calendar-query/></D:report></D:supported-report>"
+	calendarReports = objectReports +
+		"<D:supported-report><D:report><C:free-busy-query/></D:report></D:supported-report>" +
+		"<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>"
+)
 
 func init() {
 	const protected, settable, inAllprop, notInAllprop = true, false, true, false
@@ -117,8 +122,11 @@ func init() {
 		return readPrivileges, true
 	})
 	register(nsDAV, "supported-report-set", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
-		if res.t.kind == kindCalendar {
+		switch res.t.kind {
+		case kindCalendar:
 			return calendarReports, true
+		case kindObject:
+			return objectReports, true
 		}
 		return "", true
 	})

@@ -24,7 +24,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, t target) error 
 		return errStatus(http.StatusBadRequest, "REPORT needs a body")
 	}
 	switch {
-	case root.is(nsCalDAV, "calendar-multiget") && t.kind == kindCalendar:
+	case root.is(nsCalDAV, "calendar-multiget") && (t.kind == kindCalendar || t.kind == kindObject):
 		return s.multiget(w, r, t, root)
 	case root.is(nsDAV, "sync-collection") && t.kind == kindCalendar:
 		return s.syncCollection(w, r, t, root)
@@ -173,8 +173,11 @@ func (s *server) multiget(w http.ResponseWriter, r *http.Request, t target, root
 			continue
 		}
 		href := strings.TrimSpace(h.Text)
+		// Only what the request-URI holds is answered: its calendar's
+		// objects, or on an object (RFC 4791 §7.9) the object itself.
 		ot, ok := parseHref(href)
-		if !ok || ot.kind != kindObject || ot.owner != t.owner || ot.cal != t.cal || !ot.at.sameInstant(t.at) {
+		if !ok || ot.kind != kindObject || ot.owner != t.owner || ot.cal != t.cal || !ot.at.sameInstant(t.at) ||
+			t.kind == kindObject && ot.obj != t.obj {
 			ms.statusResponse(href, http.StatusNotFound)
 			continue
 		}
