@@ -165,3 +165,66 @@ func TestReportsOnAnObject(t *testing.T) {
 		t.Errorf("supported-report-set of an object: %d\n%s", code, body)
 	}
 }
+
+// TestPrivilegesAreSupported: every privilege current-user-privilege-set
+// names is a non-abstract one of supported-privilege-set (RFC 3744 §5.4),
+// on every kind of resource, and none is write-acl or all, which the fixed
+// ACLs here grant nobody.
+func TestPrivilegesAreSupported(t *testing.T) {
+	s := testkit.NewServer(t, testkit.Options{})
+	s.AddUser("alice", "alice")
+	s.AddUser("bob", "bob")
+	if resp, body := s.Do(testkit.Request{Method: "PUT", Path: "/calendars/alice/default/a.ics", User: "alice", Pass: "alice",
+		Header: http.Header{"Content-Type": {"text/calendar"}}, Body: ics("uid-a", "A")}); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
+	}
+	type privilege struct {
+		Inner struct {
+			XMLName xml.Name
+		} `xml:",any"`
+	}
+	type supported struct {
+		Privilege privilege   `xml:"DAV: privilege"`
+		Abstract  *struct{}   `xml:"DAV: abstract"`
+		Children  []supported `xml:"DAV: supported-privilege"`
+	}
+	var walk func(sp supported, into map[xml.Name]bool)
+	walk = func(sp supported, into map[xml.Name]bool) {
+		if sp.Abstract == nil {
+			into[sp.Privilege.Inner.XMLName] = true
+		}
+		for _, c := range sp.Children {
+			walk(c, into)
+		}
+	}
+	for _, c := range []struct{ user, path string }{
+		{"alice", "/"}, {"alice", "/calendars/alice/"}, {"alice", "/calendars/alice/default/"}, {"alice", "/calendars/alice/default/a.ics"},
+		{"alice", "/principals/users/alice/"}, {"bob", "/principals/users/alice/"},
+		{"alice", "/asof/20991231T235959Z/calendars/alice/default/"},
+	} {
+		resp, body := s.Do(testkit.Request{Method: "PROPFIND", Path: c.path, User: c.user, Pass: c.user, Header: http.Header{"Depth": {"0"}},
+			Body: `<D:propfind xmlns:D="DAV:"><D:prop><D:supported-privilege-set/><D:current-user-privilege-set/></D:prop></D:propfind>`})
+		var ms struct {
+			Props []struct {
+				Supported []supported `xml:"supported-privilege-set>supported-privilege"`
+				Current   []privilege `xml:"current-user-privilege-set>privilege"`
+			} `xml:"response>propstat>prop"`
+		}
+		if err := xml.Unmarshal([]byte(body), &ms); err != nil || resp.StatusCode != http.StatusMultiStatus || len(ms.Props) != 1 {
+			t.Fatalf("%s as %s: %d %v\n%s", c.path, c.user, resp.StatusCode, err, body)
+		}
+		nonAbstract := map[xml.Name]bool{}
+		for _, sp := range ms.Props[0].Supported {
+			walk(sp, nonAbstract)
+		}
+		if len(ms.Props[0].Current) == 0 {
+			t.Errorf("%s as %s: no current privileges\n%s", c.path, c.user, body)
+		}
+		for _, p := range ms.Props[0].Current {
+			n := p.Inner.XMLName
+			if !nonAbstract[n] || n.Local == "all" || n.Local == "write-acl" {
+				t.Errorf("%s as %s: current privilege %v is not a grantable supported one\n%s", c.path, c.user, n, body)
+			}
+		}
+	}
+}

@@ -19,8 +19,9 @@ import (
 )
 
 // davHeader advertises exactly what works (RFC 4918 §10.1): class 1 and 3
-// WebDAV (no locking, so no class 2), RFC 3744 principals and privileges as
-// far as current-user-privilege-set goes, CalDAV, and extended MKCOL.
+// WebDAV (no locking, so no class 2), RFC 3744 principals and privileges
+// with ACLs that can be read but not changed (props.go), CalDAV, and
+// extended MKCOL.
 const davHeader = "1, 3, access-control, calendar-access, extended-mkcol"
 
 const allowHeader = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCALENDAR, MKCOL, COPY, MOVE, REPORT, POST"
@@ -320,6 +321,11 @@ func (s *server) dispatch(w http.ResponseWriter, r *http.Request, t target) erro
 		return s.delete(w, r, t)
 	case "COPY", "MOVE":
 		return s.relocate(w, r, t, r.Method == "MOVE")
+	case "ACL":
+		// ACLs are readable but fixed (props.go): nobody holds write-acl.
+		e := errCondition(http.StatusForbidden, nsDAV, "need-privileges", "access control lists cannot be changed")
+		e.inner = "<D:resource>" + hrefXML(t.href()) + "<D:privilege><D:write-acl/></D:privilege></D:resource>"
+		return e
 	}
 	w.Header().Set("Allow", allowHeader)
 	return errStatus(http.StatusMethodNotAllowed, "unsupported method")
