@@ -228,3 +228,39 @@ func TestPrivilegesAreSupported(t *testing.T) {
 		}
 	}
 }
+
+// TestConditionalGet: GET and HEAD evaluate If-Match as well as
+// If-None-Match (RFC 9110 §13.2.2), on an object and on a calendar's
+// whole file.
+func TestConditionalGet(t *testing.T) {
+	s := testkit.NewServer(t, testkit.Options{})
+	s.AddUser("alice", "alice")
+	resp, body := s.Do(testkit.Request{Method: "PUT", Path: "/calendars/alice/default/a.ics", User: "alice", Pass: "alice",
+		Header: http.Header{"Content-Type": {"text/calendar"}}, Body: ics("uid-a", "A")})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
+	}
+	for _, path := range []string{"/calendars/alice/default/a.ics", "/calendars/alice/default/"} {
+		resp, _ := s.Do(testkit.Request{Method: "GET", Path: path, User: "alice", Pass: "alice"})
+		etag := resp.Header.Get("ETag")
+		for _, c := range []struct {
+			header, value string
+			want          int
+		}{
+			{"If-Match", etag, http.StatusOK},
+			{"If-Match", "*", http.StatusOK},
+			{"If-Match", `"other", ` + etag, http.StatusOK},
+			{"If-Match", `"other"`, http.StatusPreconditionFailed},
+			{"If-None-Match", etag, http.StatusNotModified},
+			{"If-None-Match", "*", http.StatusNotModified},
+			{"If-None-Match", `"other"`, http.StatusOK},
+		} {
+			for _, method := range []string{"GET", "HEAD"} {
+				resp, _ := s.Do(testkit.Request{Method: method, Path: path, User: "alice", Pass: "alice", Header: http.Header{c.header: {c.value}}})
+				if resp.StatusCode != c.want {
+					t.Errorf("%s %s with %s: %s: %d, want %d", method, path, c.header, c.value, resp.StatusCode, c.want)
+				}
+			}
+		}
+	}
+}
