@@ -93,7 +93,17 @@ func (m *multistatus) propstatOnly(ps propstat) bool {
 }
 
 func (m *multistatus) statusResponse(href string, status int) {
-	m.x.raw("<D:response>" + hrefXML(href) + "<D:status>" + statusLine(status) + "</D:status></D:response>")
+	m.statusResponseError(href, status, "")
+}
+
+// statusResponseError writes a response with a status and, if errInner is
+// not "", the precondition element that explains it (RFC 4918 §14.5).
+func (m *multistatus) statusResponseError(href string, status int, errInner string) {
+	m.x.raw("<D:response>" + hrefXML(href) + "<D:status>" + statusLine(status) + "</D:status>")
+	if errInner != "" {
+		m.x.raw("<D:error>" + errInner + "</D:error>")
+	}
+	m.x.raw("</D:response>")
 }
 
 // close ends the body; trailer is written inside the root first (the

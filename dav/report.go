@@ -307,9 +307,10 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 		return nil
 	})
 	if errors.Is(err, errStopIteration) {
-		// RFC 6578 §3.6: the request-URI with 507 says "there is more";
-		// the token names how far this answer got.
-		ms.statusResponse(t.href(), http.StatusInsufficientStorage)
+		// RFC 6578 §3.6: the request-URI with 507 and the condition says
+		// "there is more" (Apple's clients look for the condition); the
+		// token names how far this answer got.
+		ms.statusResponseError(t.href(), http.StatusInsufficientStorage, "<D:number-of-matches-within-limits/>")
 	} else if err != nil {
 		s.requestLog(r).Error().Err(err).Msg("sync-collection")
 		return nil
