@@ -315,9 +315,8 @@ func (s *server) getCalendarFile(w http.ResponseWriter, r *http.Request, t targe
 	h := w.Header()
 	h.Set("ETag", etag)
 	h.Set("Content-Type", "text/calendar; charset=utf-8")
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, etag, true) {
-		w.WriteHeader(http.StatusNotModified)
-		return nil
+	if notModified, err := readConditions(w, r, etag); err != nil || notModified {
+		return err
 	}
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)

@@ -33,16 +33,20 @@ import (
 // (the event's time) and, in the namespace http://kalends.org/ns/, revision,
 // time (RFC 3339, exact: usable as an as-of instant), operation (put, delete,
 // move, copy, restore or calendar-delete), actor, on-behalf-of, user-agent,
-// request-id, remote-addr, and copied-from / moved-to (hrefs) for MOVE and
-// COPY. An object's collection carries its latest version's properties. A
+// request-id, remote-addr, and the hrefs copied-from (at a COPY's
+// destination), moved-from (at a MOVE's destination) and moved-to (at a
+// MOVE's source). An object's collection carries its latest version's properties. A
 // GET of a deletion is 410 Gone: the version is known, its data is that
 // there is none. Writes are 403 DAV:need-privileges; only the owner may
 // look. Versions of earlier incarnations of the calendar (deleted and
 // created again under the same name) are part of the same history.
 //
-// A version is what a client asked for: a MOVE within one calendar reads
-// "move" at its destination; a MOVE from another calendar reads "copy"
-// there (with copied-from), and "move" at its source (with moved-to).
+// A version is what a client asked for: a MOVE reads "move" at both ends,
+// within one calendar or between two, and a COPY "copy" at its
+// destination. The put a MOVE writes says so (ObjectPut.Moved); for a log
+// written before it did, a MOVE within one calendar is still recognised by
+// its put and deletion in one request, while one between calendars, whose
+// halves are in two streams, reads "copy" at its destination.
 //
 // The tree is read from the calendar's stream on every request, O(stream):
 // history is rare and must be exact, so nothing is projected for it.
@@ -141,8 +145,18 @@ func (s *server) serveHistory(w http.ResponseWriter, r *http.Request, rest strin
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && p.isVersion:
 		return s.historyGet(w, r, p)
 	}
-	w.Header().Set("Allow", readOnlyAllow)
+	w.Header().Set("Allow", historyAllow(rest))
 	return errMethodNotFound
+}
+
+// historyAllow is what a history path answers: PROPFIND everywhere, and
+// GET/HEAD on a version, which alone has a body. REPORT is left out: no
+// report is supported there.
+func historyAllow(rest string) string {
+	if p, ok := parseHistoryPath(rest); ok && p.isVersion {
+		return "OPTIONS, GET, HEAD, PROPFIND"
+	}
+	return "OPTIONS, PROPFIND"
 }
 
 // objectVersions calls fn with every version of every object of a calendar,
@@ -184,6 +198,8 @@ func (s *server) objectVersions(ctx context.Context, owner, cal string, withData
 			switch {
 			case restoring != nil:
 				v.operation = opRestore
+			case e.Moved:
+				v.operation = opMove
 			case e.CopiedFrom != "":
 				v.operation = opCopy
 			}
@@ -292,7 +308,7 @@ func (s *server) historyPropfind(w http.ResponseWriter, r *http.Request, p histo
 		for _, n := range pr.names {
 			if hp := historyPropIndex[n]; hp != nil {
 				if v, ok := hp.get(res); ok {
-					found.props = append(found.props, propEntry{n.Space, n.Local, v})
+					found.props = append(found.props, propEntry{space: n.Space, local: n.Local, inner: v})
 					continue
 				}
 			}
@@ -300,7 +316,7 @@ func (s *server) historyPropfind(w http.ResponseWriter, r *http.Request, p histo
 		}
 		return []propstat{found, missing}
 	}
-	ms := startMultistatus(w, "multistatus")
+	ms := startMultistatus(w, r, "multistatus")
 	ms.response(self.href, answer(self))
 	if d == 1 {
 		for _, m := range members {
@@ -317,7 +333,7 @@ func historyAllProps(res historyRes, namesOnly bool) []propstat {
 			if namesOnly {
 				v = ""
 			}
-			ps.props = append(ps.props, propEntry{hp.name.Space, hp.name.Local, v})
+			ps.props = append(ps.props, propEntry{space: hp.name.Space, local: hp.name.Local, inner: v})
 		}
 	}
 	return []propstat{ps}
@@ -378,7 +394,13 @@ func init() {
 	ofVersion(nsKalends, "request-id", func(v *version) string { return escapeString(v.meta.RequestID) })
 	ofVersion(nsKalends, "remote-addr", func(v *version) string { return escapeString(v.meta.RemoteAddr) })
 	ofVersion(nsKalends, "copied-from", func(v *version) string {
-		if v.put == nil {
+		if v.put == nil || v.operation == opMove {
+			return ""
+		}
+		return refHref(v.put.CopiedFrom)
+	})
+	ofVersion(nsKalends, "moved-from", func(v *version) string {
+		if v.put == nil || v.operation != opMove {
 			return ""
 		}
 		return refHref(v.put.CopiedFrom)

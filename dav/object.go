@@ -32,9 +32,8 @@ func (s *server) get(w http.ResponseWriter, r *http.Request, t target) error {
 	h.Set("ETag", o.ETag)
 	h.Set("Last-Modified", o.Modified.UTC().Format(http.TimeFormat))
 	h.Set("Content-Type", objectContentType(o.Component))
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, o.ETag, true) {
-		w.WriteHeader(http.StatusNotModified)
-		return nil
+	if notModified, err := readConditions(w, r, o.ETag); err != nil || notModified {
+		return err
 	}
 	h.Set("Content-Length", strconv.Itoa(len(o.Data)))
 	w.WriteHeader(http.StatusOK)
@@ -66,6 +65,21 @@ func etagListMatches(header, current string, weak bool) bool {
 		}
 	}
 	return false
+}
+
+// readConditions applies If-Match and If-None-Match to a GET or HEAD of a
+// resource whose ETag is etag (RFC 9110 §13.2.2): an If-Match that fails
+// is 412, as for a write; an If-None-Match that matches is answered 304
+// here (notModified), with the headers already set.
+func readConditions(w http.ResponseWriter, r *http.Request, etag string) (notModified bool, err error) {
+	if im := r.Header.Get("If-Match"); im != "" && !etagListMatches(im, etag, false) {
+		return false, errStatus(http.StatusPreconditionFailed, "If-Match does not hold")
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, etag, true) {
+		w.WriteHeader(http.StatusNotModified)
+		return true, nil
+	}
+	return false, nil
 }
 
 // checkConditions applies If-Match and If-None-Match to a write against the

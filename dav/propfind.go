@@ -147,8 +147,17 @@ func (s *server) propfind(w http.ResponseWriter, r *http.Request, t target) erro
 		}
 		return s.propsFor(res, pr.names)
 	}
-	ms := startMultistatus(w, "multistatus")
-	ms.response(t.href(), answer(res))
+	// RFC 8144 §5: a client listing a collection's members may ask to be
+	// spared the collection itself.
+	_, noRoot := preferences(r)["depth-noroot"]
+	noRoot = noRoot && d == 1
+	if noRoot {
+		preferenceApplied(w, "depth-noroot")
+	}
+	ms := startMultistatus(w, r, "multistatus")
+	if !noRoot {
+		ms.response(t.href(), answer(res))
+	}
 	if d == 1 {
 		err = s.members(v, res, func(m *resource) error {
 			ms.response(m.t.href(), answer(m))

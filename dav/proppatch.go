@@ -36,8 +36,10 @@ func parsePropChanges(root *node) []propChange {
 	return out
 }
 
+// toProperty is the stored form of a property a client sets: its content
+// and its element's attributes, both self-contained.
 func toProperty(c propChange) domain.Property {
-	return domain.Property{Space: c.name.Space, Local: c.name.Local, XML: c.value.Inner}
+	return domain.Property{Space: c.name.Space, Local: c.name.Local, XML: c.value.Inner, Attrs: c.value.propertyAttrs()}
 }
 
 // failedProps answers a refused property update: the culprits with their
@@ -127,7 +129,7 @@ func (s *server) proppatch(w http.ResponseWriter, r *http.Request, t target) err
 			return err
 		}
 	}
-	ms := startMultistatus(w, "multistatus")
+	ms := startMultistatus(w, r, "multistatus")
 	ms.response(t.href(), answer)
 	return ms.close("multistatus", "")
 }

@@ -29,6 +29,9 @@ type liveProp struct {
 	get       func(s *server, res *resource) (inner string, ok bool)
 	allprop   bool // included in an allprop answer (RFC 4918 §9.1, RFC 4791 §5.2)
 	protected bool // refused by PROPPATCH with cannot-modify-protected-property
+	// denied reports where reading the property needs a privilege the
+	// requester lacks: a 403 propstat rather than 404 (RFC 4918 §9.1).
+	denied func(res *resource) bool
 }
 
 var (
@@ -51,20 +54,79 @@ func is(k kind, kinds ...kind) bool {
 	return false
 }
 
-// ownerPrivileges are what an owner may do with its home and calendars.
-const ownerPrivileges = "<D:privilege><D:all/></D:privilege><D:privilege><D:read/></D:privilege>" +
-	"<D:privilege><D:write/></D:privilege><D:privilege><D:write-properties/></D:privilege>" +
-	"<D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege>" +
-	"<D:privilege><D:unbind/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
-	"<D:privilege><C:read-free-busy/></D:privilege>"
+// Privileges (RFC 3744 §3, RFC 4791 §6.1.1). Access is fixed, not set by
+// clients: an owner reads and writes below its home, and every principal
+// reads every principal resource. So ACLs are readable (DAV:acl) but never
+// writable: no principal holds DAV:write-acl, nor therefore DAV:all, and
+// the ACL method is refused for want of it.
+const (
+	privRead     = "<D:privilege><D:read/></D:privilege>"
+	privReadACL  = "<D:privilege><D:read-acl/></D:privilege>"
+	privReadCUPS = "<D:privilege><D:read-current-user-privilege-set/></D:privilege>"
+	privWrite    = "<D:privilege><D:write/></D:privilege>"
 
-const readPrivileges = "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>"
+	// ownerPrivileges are what an owner may do with its home and calendars.
+	ownerPrivileges = privRead + privWrite + "<D:privilege><D:write-properties/></D:privilege>" +
+		"<D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege>" +
+		"<D:privilege><D:unbind/></D:privilege>" + privReadACL + privReadCUPS +
+		"<D:privilege><C:read-free-busy/></D:privilege>"
+	// principalOwnerPrivileges are a principal's on its own principal
+	// resource, which nobody writes over DAV.
+	principalOwnerPrivileges = privRead + privReadACL + privReadCUPS
+	readPrivileges           = privRead + privReadCUPS
+)
 
-// calendarReports are the REPORTs a calendar answers.
-const calendarReports = "<D:supported-report><D:report><C:calendar-multiget/></D:report></D:supported-report>" +
-	"<D:supported-report><D:report><C:calendar-query/></D:report></D:supported-report>" +
-	"<D:supported-report><D:report><C:free-busy-query/></D:report></D:supported-report>" +
-	"<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>"
+// supportedPrivileges is the DAV:supported-privilege-set of every resource
+// (RFC 3744 §5.3): what the ACLs here are made of, as a tree of aggregates.
+// CALDAV:read-free-busy is in DAV:read (RFC 4791 §6.1.1).
+const supportedPrivileges = `<D:supported-privilege>` + `<D:privilege><D:all/></D:privilege><D:abstract/>` +
+	`<D:description xml:lang="en">Any operation</D:description>` +
+	`<D:supported-privilege>` + privRead + `<D:description xml:lang="en">Read</D:description>` +
+	`<D:supported-privilege><D:privilege><C:read-free-busy/></D:privilege><D:description xml:lang="en">Read free-busy time</D:description></D:supported-privilege>` +
+	`</D:supported-privilege>` +
+	`<D:supported-privilege>` + privWrite + `<D:description xml:lang="en">Write</D:description>` +
+	`<D:supported-privilege><D:privilege><D:write-properties/></D:privilege><D:description xml:lang="en">Write properties</D:description></D:supported-privilege>` +
+	`<D:supported-privilege><D:privilege><D:write-content/></D:privilege><D:description xml:lang="en">Write content</D:description></D:supported-privilege>` +
+	`<D:supported-privilege><D:privilege><D:bind/></D:privilege><D:description xml:lang="en">Add members</D:description></D:supported-privilege>` +
+	`<D:supported-privilege><D:privilege><D:unbind/></D:privilege><D:description xml:lang="en">Remove members</D:description></D:supported-privilege>` +
+	`</D:supported-privilege>` +
+	`<D:supported-privilege>` + privReadACL + `<D:description xml:lang="en">Read the access control list</D:description></D:supported-privilege>` +
+	`<D:supported-privilege>` + privReadCUPS + `<D:description xml:lang="en">Read the current user's privileges</D:description></D:supported-privilege>` +
+	`</D:supported-privilege>`
+
+// ace is one protected access control entry: principal (inner XML of
+// DAV:principal) is granted privileges.
+func ace(principal, privileges string) string {
+	return "<D:ace><D:principal>" + principal + "</D:principal><D:grant>" + privileges + "</D:grant><D:protected/></D:ace>"
+}
+
+// canReadACL reports whether the requester holds DAV:read-acl: only an
+// owner does, and only on the live tree.
+func (res *resource) canReadACL() bool { return res.owned() && res.t.at == nil }
+
+// acl is the DAV:acl of a resource as its owner reads it (RFC 3744 §5.5);
+// ok=false where the requester lacks DAV:read-acl.
+func (res *resource) acl() (string, bool) {
+	if !res.canReadACL() {
+		return "", false
+	}
+	owner := hrefXML(principalHref(res.t.owner))
+	if res.t.kind == kindPrincipal {
+		return ace(owner, principalOwnerPrivileges) + ace("<D:authenticated/>", readPrivileges), true
+	}
+	return ace(owner, privRead+privWrite+privReadACL+privReadCUPS), true
+}
+
+// objectReports are the REPORTs a calendar object answers (RFC 4791 §7.8,
+// §7.9: a query or multiget of that one object); calendarReports those a
+// calendar answers.
+const (
+	objectReports = "<D:supported-report><D:report><C:calendar-multiget/></D:report></D:supported-report>" +
+		"<D:supported-report><D:report><C:calendar-query/></D:report></D:supported-report>"
+	calendarReports = objectReports +
+		"<D:supported-report><D:report><C:free-busy-query/></D:report></D:supported-report>" +
+		"<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>"
+)
 
 func init() {
 	const protected, settable, inAllprop, notInAllprop = true, false, true, false
@@ -111,14 +173,38 @@ func init() {
 		return hrefXML(principalHref(res.t.owner)), res.t.owner != ""
 	})
 	register(nsDAV, "current-user-privilege-set", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
-		if res.owned() && res.t.kind != kindPrincipal && res.t.at == nil {
-			return ownerPrivileges, true
+		switch {
+		case !res.owned() || res.t.at != nil:
+			return readPrivileges, true
+		case res.t.kind == kindPrincipal:
+			return principalOwnerPrivileges, true
 		}
-		return readPrivileges, true
+		return ownerPrivileges, true
 	})
+	register(nsDAV, "supported-privilege-set", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
+		return supportedPrivileges, true
+	})
+	register(nsDAV, "acl", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
+		return res.acl()
+	})
+	register(nsDAV, "acl-restrictions", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
+		// Every ACE is protected and grants; none inverts or denies.
+		_, ok := res.acl()
+		return "<D:grant-only/><D:no-invert/>", ok
+	})
+	register(nsDAV, "inherited-acl-set", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
+		_, ok := res.acl()
+		return "", ok
+	})
+	for _, local := range []string{"acl", "acl-restrictions", "inherited-acl-set"} {
+		livePropIndex[xml.Name{Space: nsDAV, Local: local}].denied = func(res *resource) bool { return !res.canReadACL() }
+	}
 	register(nsDAV, "supported-report-set", notInAllprop, protected, func(s *server, res *resource) (string, bool) {
-		if res.t.kind == kindCalendar {
+		switch res.t.kind {
+		case kindCalendar:
 			return calendarReports, true
+		case kindObject:
+			return objectReports, true
 		}
 		return "", true
 	})
@@ -208,61 +294,70 @@ func objectContentType(component string) string {
 }
 
 // storedProp returns a calendar's stored (client-set) property.
-func (res *resource) storedProp(name xml.Name) (string, bool) {
+func (res *resource) storedProp(name xml.Name) (domain.Property, bool) {
 	if res.t.kind != kindCalendar {
-		return "", false
+		return domain.Property{}, false
 	}
-	p, ok := res.cal.Prop(name.Space, name.Local)
-	return p.XML, ok
+	return res.cal.Prop(name.Space, name.Local)
 }
 
-// propValue resolves one property: live first, then stored.
-func (s *server) propValue(res *resource, name xml.Name) (string, bool) {
-	if lp := livePropIndex[name]; lp != nil {
-		if v, ok := lp.get(s, res); ok {
-			return v, true
+// propValue resolves one property. A value a client set wins over a
+// settable live property's default, and comes back with its element's
+// attributes (RFC 4918 §4.3); protected properties are always computed.
+func (s *server) propValue(res *resource, name xml.Name) (propEntry, bool) {
+	lp := livePropIndex[name]
+	if lp == nil || !lp.protected {
+		if p, ok := res.storedProp(name); ok {
+			return propEntry{space: p.Space, local: p.Local, inner: p.XML, attrs: p.Attrs}, true
 		}
 	}
-	return res.storedProp(name)
+	if lp != nil {
+		if v, ok := lp.get(s, res); ok {
+			return propEntry{space: name.Space, local: name.Local, inner: v}, true
+		}
+	}
+	return propEntry{}, false
 }
 
-// propsFor answers a prop request for one resource, grouping found and
-// missing properties into their propstats.
+// propsFor answers a prop request for one resource, grouping found,
+// missing and unreadable properties into their propstats, in that order.
 func (s *server) propsFor(res *resource, names []xml.Name) []propstat {
 	found := propstat{status: http.StatusOK}
 	missing := propstat{status: http.StatusNotFound}
+	denied := propstat{status: http.StatusForbidden, errInner: "<D:need-privileges/>"}
 	for _, n := range names {
-		if v, ok := s.propValue(res, n); ok {
-			found.props = append(found.props, propEntry{n.Space, n.Local, v})
+		if e, ok := s.propValue(res, n); ok {
+			found.props = append(found.props, e)
+		} else if lp := livePropIndex[n]; lp != nil && lp.denied != nil && lp.denied(res) {
+			denied.props = append(denied.props, propEntry{space: n.Space, local: n.Local})
 		} else {
 			missing.props = append(missing.props, propEntry{space: n.Space, local: n.Local})
 		}
 	}
-	return []propstat{found, missing}
+	return []propstat{found, missing, denied}
 }
 
 // allProps answers allprop (values) or propname (names only).
 func (s *server) allProps(res *resource, namesOnly bool, include []xml.Name) []propstat {
 	ps := propstat{status: http.StatusOK}
-	add := func(n xml.Name, v string) {
+	add := func(e propEntry) {
 		if namesOnly {
-			v = ""
+			e.inner, e.attrs = "", ""
 		}
-		ps.props = append(ps.props, propEntry{n.Space, n.Local, v})
+		ps.props = append(ps.props, e)
 	}
 	for _, lp := range liveProps {
 		if !namesOnly && !lp.allprop && !containsName(include, lp.name) {
 			continue
 		}
-		if v, ok := lp.get(s, res); ok {
-			add(lp.name, v)
+		if e, ok := s.propValue(res, lp.name); ok {
+			add(e)
 		}
 	}
 	if res.t.kind == kindCalendar {
 		for _, p := range res.cal.Props {
-			n := xml.Name{Space: p.Space, Local: p.Local}
-			if livePropIndex[n] == nil {
-				add(n, p.XML)
+			if livePropIndex[xml.Name{Space: p.Space, Local: p.Local}] == nil {
+				add(propEntry{space: p.Space, local: p.Local, inner: p.XML, attrs: p.Attrs})
 			}
 		}
 	}

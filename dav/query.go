@@ -261,7 +261,7 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	if err != nil {
 		return withHrefs(err, t)
 	}
-	ms := startMultistatus(w, "multistatus")
+	ms := startMultistatus(w, r, "multistatus")
 	child := &resource{me: res.me, principal: res.principal, cal: res.cal}
 	for _, h := range hits {
 		child.t = t.member(h.obj.Name)
@@ -299,7 +299,7 @@ func (s *server) freeBusyQuery(w http.ResponseWriter, r *http.Request, t target,
 	floating := floatingZone(root, res.cal)
 	lim := domain.ExpandLimits{MaxInstances: s.cfg.Limits.MaxInstances}
 	var busy []domain.BusyPeriod
-	if transp, _ := res.storedProp(xml.Name{Space: nsCalDAV, Local: "schedule-calendar-transp"}); !strings.Contains(transp, "transparent") {
+	if transp, _ := res.storedProp(xml.Name{Space: nsCalDAV, Local: "schedule-calendar-transp"}); !strings.Contains(transp.XML, "transparent") {
 		if busy, err = v.FreeBusy(t.owner, t.cal, *tr, floating, lim); err != nil {
 			return withHrefs(err, t)
 		}

@@ -24,7 +24,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, t target) error 
 		return errStatus(http.StatusBadRequest, "REPORT needs a body")
 	}
 	switch {
-	case root.is(nsCalDAV, "calendar-multiget") && t.kind == kindCalendar:
+	case root.is(nsCalDAV, "calendar-multiget") && (t.kind == kindCalendar || t.kind == kindObject):
 		return s.multiget(w, r, t, root)
 	case root.is(nsDAV, "sync-collection") && t.kind == kindCalendar:
 		return s.syncCollection(w, r, t, root)
@@ -145,7 +145,7 @@ func withCalendarData(stats []propstat, data string, err error) []propstat {
 		}
 	}
 	if err == nil {
-		stats[0].props = append(stats[0].props, propEntry{nsCalDAV, "calendar-data", escapeString(data)})
+		stats[0].props = append(stats[0].props, propEntry{space: nsCalDAV, local: "calendar-data", inner: escapeString(data)})
 		return stats
 	}
 	failed := propstat{status: http.StatusForbidden, props: []propEntry{{space: nsCalDAV, local: "calendar-data"}}}
@@ -167,14 +167,17 @@ func (s *server) multiget(w http.ResponseWriter, r *http.Request, t target, root
 		return err
 	}
 	rr.floating, rr.view = floatingZone(root, calRes.cal), v
-	ms := startMultistatus(w, "multistatus")
+	ms := startMultistatus(w, r, "multistatus")
 	for _, h := range root.Children {
 		if !h.is(nsDAV, "href") {
 			continue
 		}
 		href := strings.TrimSpace(h.Text)
+		// Only what the request-URI holds is answered: its calendar's
+		// objects, or on an object (RFC 4791 §7.9) the object itself.
 		ot, ok := parseHref(href)
-		if !ok || ot.kind != kindObject || ot.owner != t.owner || ot.cal != t.cal || !ot.at.sameInstant(t.at) {
+		if !ok || ot.kind != kindObject || ot.owner != t.owner || ot.cal != t.cal || !ot.at.sameInstant(t.at) ||
+			t.kind == kindObject && ot.obj != t.obj {
 			ms.statusResponse(href, http.StatusNotFound)
 			continue
 		}
@@ -271,7 +274,7 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 		}
 		initial = false
 	}
-	ms := startMultistatus(w, "multistatus")
+	ms := startMultistatus(w, r, "multistatus")
 	reached := cal.Revision
 	count := 0
 	child := &resource{me: calRes.me, principal: calRes.principal, cal: cal}
@@ -304,9 +307,10 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 		return nil
 	})
 	if errors.Is(err, errStopIteration) {
-		// RFC 6578 §3.6: the request-URI with 507 says "there is more";
-		// the token names how far this answer got.
-		ms.statusResponse(t.href(), http.StatusInsufficientStorage)
+		// RFC 6578 §3.6: the request-URI with 507 and the condition says
+		// "there is more" (Apple's clients look for the condition); the
+		// token names how far this answer got.
+		ms.statusResponseError(t.href(), http.StatusInsufficientStorage, "<D:number-of-matches-within-limits/>")
 	} else if err != nil {
 		s.requestLog(r).Error().Err(err).Msg("sync-collection")
 		return nil

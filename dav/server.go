@@ -19,8 +19,9 @@ import (
 )
 
 // davHeader advertises exactly what works (RFC 4918 §10.1): class 1 and 3
-// WebDAV (no locking, so no class 2), RFC 3744 principals and privileges as
-// far as current-user-privilege-set goes, CalDAV, and extended MKCOL.
+// WebDAV (no locking, so no class 2), RFC 3744 principals and privileges
+// with ACLs that can be read but not changed (props.go), CalDAV, and
+// extended MKCOL.
 const davHeader = "1, 3, access-control, calendar-access, extended-mkcol"
 
 const allowHeader = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCALENDAR, MKCOL, COPY, MOVE, REPORT, POST"
@@ -195,7 +196,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodOptions {
-		s.options(w, r)
+		s.options(w, r, path)
 		return
 	}
 	principal, ok, err := s.cfg.Auth.Authenticate(r)
@@ -266,8 +267,18 @@ func authorize(t target, principal, method string) error {
 	return nil
 }
 
-func (s *server) options(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", allowHeader)
+// options answers OPTIONS before authentication (clients probe with it):
+// Allow lists the methods the path's tree serves (RFC 9110 §10.2.1), so the
+// read-only views of the past do not offer writes they would refuse.
+func (s *server) options(w http.ResponseWriter, r *http.Request, path string) {
+	allow := allowHeader
+	for _, tt := range timeTravel {
+		if rest, ok := strings.CutPrefix(path, tt.prefix); ok {
+			allow = tt.allow(rest)
+			break
+		}
+	}
+	w.Header().Set("Allow", allow)
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 }
@@ -275,13 +286,15 @@ func (s *server) options(w http.ResponseWriter, r *http.Request) {
 // timeTravel are the read-only and restoring views of the log (issue 4):
 // /history/ (an object's versions), /asof/ (a calendar at an instant) and
 // /trash/ (deleted calendars and objects). Each is served by its own file.
+// allow is the Allow header for the escaped path after the prefix.
 var timeTravel = []struct {
 	prefix string
 	serve  func(s *server, w http.ResponseWriter, r *http.Request, rest string) error
+	allow  func(rest string) string
 }{
-	{historyPrefix, (*server).serveHistory},
-	{asOfPrefix, (*server).serveAsOf},
-	{trashPrefix, (*server).serveTrash},
+	{historyPrefix, (*server).serveHistory, historyAllow},
+	{asOfPrefix, (*server).serveAsOf, func(string) string { return readOnlyAllow }},
+	{trashPrefix, (*server).serveTrash, trashAllow},
 }
 
 func (s *server) dispatch(w http.ResponseWriter, r *http.Request, t target) error {
@@ -308,6 +321,11 @@ func (s *server) dispatch(w http.ResponseWriter, r *http.Request, t target) erro
 		return s.delete(w, r, t)
 	case "COPY", "MOVE":
 		return s.relocate(w, r, t, r.Method == "MOVE")
+	case "ACL":
+		// ACLs are readable but fixed (props.go): nobody holds write-acl.
+		e := errCondition(http.StatusForbidden, nsDAV, "need-privileges", "access control lists cannot be changed")
+		e.inner = "<D:resource>" + hrefXML(t.href()) + "<D:privilege><D:write-acl/></D:privilege></D:resource>"
+		return e
 	}
 	w.Header().Set("Allow", allowHeader)
 	return errStatus(http.StatusMethodNotAllowed, "unsupported method")

@@ -277,3 +277,56 @@ func TestHistoryOperations(t *testing.T) {
 		t.Errorf("operations %s, want %s\n%s", got, want, body)
 	}
 }
+
+// TestHistoryOfOldMoves reads moves logged before ObjectPut.Moved existed:
+// a MOVE within the calendar is still recognised by its put and deletion
+// in one request; one from another calendar, whose source is in another
+// stream, reads as the copy its put then said it was.
+func TestHistoryOfOldMoves(t *testing.T) {
+	s := testkit.NewServer(t, testkit.Options{})
+	s.AddUser("alice", "alice")
+	appendAs := func(requestID string, events ...domain.Event) {
+		t.Helper()
+		meta := eventlog.Metadata{Principal: "alice", OnBehalfOf: "alice", Time: time.Now().UTC(), RequestID: requestID}
+		var encoded []eventlog.Event
+		for _, e := range events {
+			typ, schema, data, err := domain.Encode(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			encoded = append(encoded, eventlog.Event{Type: typ, SchemaVersion: schema, Data: data, Meta: meta})
+		}
+		res, err := s.Log.Append(context.Background(), domain.CalendarStream("alice", "default"), eventlog.Any, encoded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Store.WaitFor(context.Background(), res.Position); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := calendarText("Planning", "20261124T090000Z")
+	put := func(name, from string) *domain.ObjectPut {
+		return &domain.ObjectPut{Name: name, UID: "ev-1", Component: "VEVENT", ETag: domain.ETagOf([]byte(data)), Data: data, CopiedFrom: from}
+	}
+	appendAs("req-put", put("a.ics", ""))
+	appendAs("req-move", put("b.ics", "alice/default/a.ics"), &domain.ObjectDeleted{Name: "a.ics", MovedTo: "alice/default/b.ics"})
+	appendAs("req-arrive", &domain.ObjectDeleted{Name: "b.ics"}, put("c.ics", "alice/work/c.ics"))
+
+	_, body := s.Do(testkit.Request{Method: "PROPFIND", Path: "/history/alice/default/", User: "alice", Pass: "alice",
+		Header: http.Header{"Depth": {"1"}},
+		Body:   `<D:propfind xmlns:D="DAV:" xmlns:K="http://kalends.org/ns/"><D:prop><K:operation/><K:copied-from/><K:moved-from/></D:prop></D:propfind>`})
+	for _, want := range []string{
+		`<D:href>/history/alice/default/b.ics/</D:href><D:propstat><D:prop><X:operation xmlns:X="http://kalends.org/ns/">delete</X:operation>`,
+		`<D:href>/history/alice/default/c.ics/</D:href><D:propstat><D:prop><X:operation xmlns:X="http://kalends.org/ns/">copy</X:operation><X:copied-from xmlns:X="http://kalends.org/ns/"><D:href>/calendars/alice/work/c.ics</D:href></X:copied-from>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("history lacks %s\n%s", want, body)
+		}
+	}
+	_, body = s.Do(testkit.Request{Method: "PROPFIND", Path: "/history/alice/default/b.ics/", User: "alice", Pass: "alice",
+		Header: http.Header{"Depth": {"1"}},
+		Body:   `<D:propfind xmlns:D="DAV:" xmlns:K="http://kalends.org/ns/"><D:prop><K:operation/><K:moved-from/></D:prop></D:propfind>`})
+	if want := `<X:operation xmlns:X="http://kalends.org/ns/">move</X:operation><X:moved-from xmlns:X="http://kalends.org/ns/"><D:href>/calendars/alice/default/a.ics</D:href></X:moved-from>`; !strings.Contains(body, want) {
+		t.Errorf("b.ics's first version lacks %s\n%s", want, body)
+	}
+}

@@ -225,8 +225,21 @@ func (s *server) serveTrash(w http.ResponseWriter, r *http.Request, rest string)
 		}
 		return writeJSON(w, plan)
 	}
-	w.Header().Set("Allow", "OPTIONS, PROPFIND, GET, HEAD, POST")
+	w.Header().Set("Allow", trashAllow(rest))
 	return errStatus(http.StatusMethodNotAllowed, "the trash is listed with PROPFIND and emptied with POST ?undelete")
+}
+
+// trashAllow is what a trash path answers (see the top of this file): the
+// listing and a calendar's entries take PROPFIND, an object GET/HEAD; a
+// calendar or object takes POST ?undelete.
+func trashAllow(rest string) string {
+	switch strings.Count(strings.TrimSuffix(rest, "/"), "/") {
+	case 0:
+		return "OPTIONS, PROPFIND"
+	case 1:
+		return "OPTIONS, PROPFIND, POST"
+	}
+	return "OPTIONS, GET, HEAD, POST"
 }
 
 func (s *server) propfindTrash(w http.ResponseWriter, r *http.Request, owner, cal string) error {
@@ -239,10 +252,10 @@ func (s *server) propfindTrash(w http.ResponseWriter, r *http.Request, owner, ca
 	if err != nil {
 		return err
 	}
-	m := startMultistatus(w, "multistatus")
+	m := startMultistatus(w, r, "multistatus")
 	self := propstat{status: http.StatusOK, props: []propEntry{
-		{nsDAV, "resourcetype", "<D:collection/>"},
-		{nsDAV, "displayname", "Trash"},
+		{space: nsDAV, local: "resourcetype", inner: "<D:collection/>"},
+		{space: nsDAV, local: "displayname", inner: "Trash"},
 	}}
 	if cal != "" {
 		self.props[1].inner = escapeString(cal)
@@ -261,7 +274,9 @@ func (s *server) propfindTrash(w http.ResponseWriter, r *http.Request, owner, ca
 }
 
 func trashProps(e TrashEntry) propstat {
-	text := func(space, local, v string) propEntry { return propEntry{space, local, escapeString(v)} }
+	text := func(space, local, v string) propEntry {
+		return propEntry{space: space, local: local, inner: escapeString(v)}
+	}
 	props := []propEntry{
 		text(nsDAV, "getlastmodified", e.Deleted.UTC().Format(http.TimeFormat)),
 		text(nsKalends, "deleted-by", e.DeletedBy),
@@ -278,14 +293,14 @@ func trashProps(e TrashEntry) propstat {
 			name = e.DisplayName
 		}
 		return propstat{status: http.StatusOK, props: append(props,
-			propEntry{nsDAV, "resourcetype", "<D:collection/>"},
-			propEntry{nsDAV, "displayname", name},
+			propEntry{space: nsDAV, local: "resourcetype", inner: "<D:collection/>"},
+			propEntry{space: nsDAV, local: "displayname", inner: name},
 			text(nsKalends, "original-href", calendarHref(e.Owner, e.Calendar)),
 			text(nsKalends, "object-count", strconv.Itoa(e.Objects)),
 		)}
 	}
 	props = append(props,
-		propEntry{nsDAV, "resourcetype", ""},
+		propEntry{space: nsDAV, local: "resourcetype", inner: ""},
 		text(nsDAV, "displayname", e.Object),
 		text(nsDAV, "getetag", e.ETag),
 		text(nsDAV, "getcontenttype", objectContentType(e.Component)),
@@ -293,7 +308,7 @@ func trashProps(e TrashEntry) propstat {
 		text(nsKalends, "uid", e.UID),
 	)
 	if e.WithCalendar {
-		props = append(props, propEntry{nsKalends, "deleted-with-calendar", ""})
+		props = append(props, propEntry{space: nsKalends, local: "deleted-with-calendar", inner: ""})
 	}
 	return propstat{status: http.StatusOK, props: props}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -36,6 +37,8 @@ type node struct {
 	// every element declares its own namespace, so it can be stored and
 	// written back anywhere (dead properties).
 	Inner string
+	// Lang is the xml:lang in scope: the element's own or an ancestor's.
+	Lang string
 }
 
 func (n *node) child(space, local string) *node {
@@ -110,6 +113,14 @@ func parseXML(r io.Reader) (*node, error) {
 				return nil, err
 			}
 			n := &node{Name: t.Name, Attr: t.Attr}
+			if len(stack) > 0 {
+				n.Lang = stack[len(stack)-1].Lang
+			}
+			for _, a := range t.Attr {
+				if a.Name.Space == xmlNamespace && a.Name.Local == "lang" {
+					n.Lang = a.Value
+				}
+			}
 			if len(stack) == 0 {
 				if root != nil {
 					return nil, errors.New("XML has several root elements")
@@ -200,12 +211,26 @@ func writeSelfContainedStart(b *strings.Builder, t xml.StartElement) {
 	b.WriteString(` xmlns="`)
 	xml.EscapeText(b, []byte(t.Name.Space))
 	b.WriteString(`"`)
-	for i, a := range t.Attr {
-		if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" {
+	writeSelfContainedAttrs(b, t.Attr)
+	b.WriteString(">")
+}
+
+// writeSelfContainedAttrs writes attributes, each with a space before it,
+// leaving out namespace declarations and declaring a prefix for each
+// namespaced attribute beside it, so the text stays valid on any element.
+// The reserved xml: prefix (xml:lang, xml:space) is written as itself: it
+// is bound everywhere and may not be bound to another prefix.
+func writeSelfContainedAttrs(b *strings.Builder, attrs []xml.Attr) {
+	for i, a := range attrs {
+		if a.Name.Space == "xmlns" || a.Name.Space == "" && a.Name.Local == "xmlns" {
 			continue
 		}
 		b.WriteString(" ")
-		if a.Name.Space != "" {
+		switch a.Name.Space {
+		case "":
+		case xmlNamespace:
+			b.WriteString("xml:")
+		default:
 			p := "a" + strconv.Itoa(i)
 			fmt.Fprintf(b, `xmlns:%s="`, p)
 			xml.EscapeText(b, []byte(a.Name.Space))
@@ -216,7 +241,21 @@ func writeSelfContainedStart(b *strings.Builder, t xml.StartElement) {
 		xml.EscapeText(b, []byte(a.Value))
 		b.WriteString(`"`)
 	}
-	b.WriteString(">")
+}
+
+// propertyAttrs is the attribute text a dead property keeps of its own
+// element (RFC 4918 §4.3): every attribute but namespace declarations, and
+// the xml:lang in scope when an ancestor (DAV:prop, DAV:set, ...) set it.
+func (n *node) propertyAttrs() string {
+	attrs := n.Attr
+	if n.Lang != "" && !slices.ContainsFunc(attrs, func(a xml.Attr) bool {
+		return a.Name.Space == xmlNamespace && a.Name.Local == "lang"
+	}) {
+		attrs = append(slices.Clip(attrs), xml.Attr{Name: xml.Name{Space: xmlNamespace, Local: "lang"}, Value: n.Lang})
+	}
+	var b strings.Builder
+	writeSelfContainedAttrs(&b, attrs)
+	return b.String()
 }
 
 // xmlWriter writes response XML straight to the client. It knows the fixed
@@ -249,8 +288,14 @@ func qname(space, local string) (tag, decl string) {
 
 // element writes <name>inner</name>, inner being trusted XML.
 func (x *xmlWriter) element(space, local, inner string) {
+	x.elementWithAttrs(space, local, "", inner)
+}
+
+// elementWithAttrs writes <name attrs>inner</name>; attrs is self-contained
+// attribute text (propertyAttrs), each attribute with a space before it.
+func (x *xmlWriter) elementWithAttrs(space, local, attrs, inner string) {
 	tag, decl := qname(space, local)
-	x.w.WriteString("<" + tag + decl)
+	x.w.WriteString("<" + tag + decl + attrs)
 	if inner == "" {
 		x.w.WriteString("/>")
 		return

@@ -150,7 +150,7 @@ func DecideRelocate(srcCal CalendarInfo, src ObjectInfo, data []byte,
 	}
 	r := &Relocation{Replaced: exists, Put: &ObjectPut{
 		Name: dstName, UID: src.UID, Component: src.Component, ETag: ETagOf(data), Data: string(data),
-		CopiedFrom: objectRef(srcCal, src.Name),
+		CopiedFrom: objectRef(srcCal, src.Name), Moved: move,
 	}}
 	if move {
 		r.Delete = &ObjectDeleted{Name: src.Name, MovedTo: objectRef(dstCal, dstName)}

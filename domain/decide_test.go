@@ -159,7 +159,7 @@ func TestDecideRelocate(t *testing.T) {
 				return
 			}
 			wantPut := ObjectPut{Name: c.dstName, UID: "uid-a", Component: "VEVENT", ETag: src.ETag, Data: string(data),
-				CopiedFrom: "alice/work/a.ics"}
+				CopiedFrom: "alice/work/a.ics", Moved: c.move}
 			if *r.Put != wantPut {
 				t.Errorf("Put %+v, want %+v", *r.Put, wantPut)
 			}

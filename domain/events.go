@@ -62,6 +62,14 @@ type Property struct {
 	Space string `json:"ns"`
 	Local string `json:"name"`
 	XML   string `json:"xml"`
+	// Attrs are the attributes of the property's own element, which a dead
+	// property keeps with its value (RFC 4918 §4.3), including the xml:lang
+	// in scope where the request set it: self-contained attribute text,
+	// each attribute with a space before it and each namespaced one with
+	// its own prefix declaration beside it, e.g.
+	// ` xmlns:a1="urn:x" a1:kind="rgb" xml:lang="en"`. Events written before
+	// the field existed have none, which is what they had.
+	Attrs string `json:"attrs,omitempty"`
 }
 
 // PropertyName names a property without a value (for removal).
@@ -106,6 +114,11 @@ type ObjectPut struct {
 	Data string `json:"-"`
 	// CopiedFrom is "owner/calendar/name" when a MOVE or COPY wrote it.
 	CopiedFrom string `json:"copiedFrom,omitempty"`
+	// Moved says a MOVE wrote it: the object left CopiedFrom, which an
+	// ObjectDeleted with MovedTo records in the source's stream. It is
+	// false for a COPY, and for every MOVE written before the field
+	// existed, which history and audit therefore show as copies.
+	Moved bool `json:"moved,omitempty"`
 }
 
 // ObjectDeleted removes one calendar object resource.

@@ -76,6 +76,36 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	}
 }
 
+// TestFieldsAddedToSchema1 round-trips the optional fields added to
+// schema 1 after its fixtures were written: omitted when empty, so old
+// events keep their bytes, and kept when set.
+func TestFieldsAddedToSchema1(t *testing.T) {
+	for _, want := range []Event{
+		&CalendarPropertiesChanged{Set: []Property{{Space: "urn:x", Local: "foo", XML: "v",
+			Attrs: ` xmlns:a1="urn:x" a1:attr="1" xml:lang="en"`}}},
+		&CalendarCreated{Owner: "alice", Name: "work", Props: []Property{{Space: "DAV:", Local: "displayname", XML: "Arbeit", Attrs: ` xml:lang="de"`}}},
+		&ObjectPut{Name: "a.ics", UID: "a", Component: "VEVENT", ETag: `"e"`, Data: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+			CopiedFrom: "alice/home/a.ics", Moved: true},
+	} {
+		typ, schema, data, err := Encode(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Decode(typ, schema, data)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %#v, %v\nwant %#v", typ, got, err, want)
+		}
+	}
+	_, _, data, _ := Encode(&CalendarPropertiesChanged{Set: []Property{{Space: "urn:x", Local: "foo", XML: "v"}}})
+	if strings.Contains(string(data), "attrs") {
+		t.Errorf("an empty Attrs is written: %s", data)
+	}
+	_, _, data, _ = Encode(&ObjectPut{Name: "a.ics", CopiedFrom: "alice/home/a.ics"})
+	if strings.Contains(string(data), "moved") {
+		t.Errorf("a false Moved is written: %s", data)
+	}
+}
+
 func TestDecodeRefuses(t *testing.T) {
 	cases := []struct {
 		typ    string

@@ -237,10 +237,10 @@ func DecideRestoreObject(current, target CalendarSnapshot, marker CalendarRestor
 	return r, nil
 }
 
-// restoredPut writes an old version again. CopiedFrom said that a MOVE or
-// COPY wrote the old version; this write is the restore's own.
+// restoredPut writes an old version again. CopiedFrom and Moved said that a
+// MOVE or COPY wrote the old version; this write is the restore's own.
 func restoredPut(p ObjectPut) *ObjectPut {
-	p.CopiedFrom = ""
+	p.CopiedFrom, p.Moved = "", false
 	return &p
 }
 

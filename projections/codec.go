@@ -133,7 +133,7 @@ func encodeCalendar(c Calendar) []byte {
 	e := enc(nil).uvarint(uint64(c.Revision)).uvarint(uint64(c.Incarnation)).bool(c.Deleted).strs(c.Components)
 	e = e.uvarint(uint64(len(c.Props)))
 	for _, p := range c.Props {
-		e = e.str(p.Space).str(p.Local).str(p.XML)
+		e = e.str(p.Space).str(p.Local).str(p.XML).str(p.Attrs)
 	}
 	return e.time(c.Created).time(c.Modified)
 }
@@ -150,7 +150,7 @@ func decodeCalendar(owner, name string, v []byte) (Calendar, error) {
 		d.fail()
 	}
 	for range n {
-		c.Props = append(c.Props, domain.Property{Space: d.str(), Local: d.str(), XML: d.str()})
+		c.Props = append(c.Props, domain.Property{Space: d.str(), Local: d.str(), XML: d.str(), Attrs: d.str()})
 	}
 	c.Created = d.time()
 	c.Modified = d.time()

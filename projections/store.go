@@ -23,7 +23,7 @@ import (
 // any change to either: a store written under another version is wiped at
 // Open and rebuilt from the log, which is cheaper and safer than migrating
 // derived state.
-const schemaVersion = 2
+const schemaVersion = 3 // 3: a calendar property keeps its element's attributes
 
 // ErrClosed is returned by WaitFor and Apply once the store is closed.
 var ErrClosed = errors.New("projections: closed")

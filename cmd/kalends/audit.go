@@ -157,6 +157,7 @@ type auditEntry struct {
 	UID           string            `json:"uid,omitempty"`
 	ETag          string            `json:"etag,omitempty"`
 	MovedTo       string            `json:"movedTo,omitempty"`
+	MovedFrom     string            `json:"movedFrom,omitempty"`
 	CopiedFrom    string            `json:"copiedFrom,omitempty"`
 	// Undecodable is set when the payload did not decode (a type this
 	// version does not know): the metadata is still worth showing.
@@ -276,7 +277,12 @@ func entryOf(r *eventlog.Record) auditEntry {
 	}
 	switch ev := ev.(type) {
 	case *domain.ObjectPut:
-		e.Object, e.UID, e.ETag, e.CopiedFrom = ev.Name, ev.UID, ev.ETag, ev.CopiedFrom
+		e.Object, e.UID, e.ETag = ev.Name, ev.UID, ev.ETag
+		if ev.Moved {
+			e.MovedFrom = ev.CopiedFrom
+		} else {
+			e.CopiedFrom = ev.CopiedFrom
+		}
 	case *domain.ObjectDeleted:
 		e.Object, e.MovedTo = ev.Name, ev.MovedTo
 	}
@@ -430,9 +436,9 @@ func (c *adminClient) audit(ctx context.Context, f auditFilter, emit func(*audit
 // auditTable prints entries as aligned columns without holding them:
 // tabwriter would buffer the whole output to measure it. Columns start as
 // wide as their usual values (a timestamp, a principal name, the longest
-// event type, owner/calendar/object, a cut client) and only widen past
-// that for an unusually long value, so they rarely shift. The client, the
-// one long field, is cut.
+// event type, a move between two short owner/calendar/object names, a cut
+// client) and only widen past that for an unusually long value, so they
+// rarely shift. The client, the one long field, is cut.
 type auditTable struct {
 	w      io.Writer
 	widths []int
@@ -443,7 +449,7 @@ var auditColumns = []string{"TIME", "ACTOR", "ON BEHALF OF", "EVENT", "CALENDAR/
 const auditClientWidth = 32
 
 func newAuditTable(w io.Writer) *auditTable {
-	t := &auditTable{w: w, widths: []int{20, 12, 12, len(domain.TypeCalendarPropertiesChanged), 36, auditClientWidth, 0}}
+	t := &auditTable{w: w, widths: []int{20, 12, 12, len(domain.TypeCalendarPropertiesChanged), 48, auditClientWidth, 0}}
 	t.line(auditColumns)
 	return t
 }
@@ -458,9 +464,11 @@ func (t *auditTable) row(e *auditEntry) error {
 	}
 	switch {
 	case e.MovedTo != "":
-		what += " → " + e.MovedTo
+		what += " → moved to " + e.MovedTo
+	case e.MovedFrom != "":
+		what += " ← moved from " + e.MovedFrom
 	case e.CopiedFrom != "":
-		what += " ← " + e.CopiedFrom
+		what += " ← copied from " + e.CopiedFrom
 	}
 	client := e.UserAgent
 	if utf8.RuneCountInString(client) > auditClientWidth {

@@ -33,7 +33,7 @@ func auditStory(t *testing.T, data string) {
 	defer log.Close()
 	obj := func(name, uid string) *domain.ObjectPut { return genPut(name, uid, 1) }
 	moved := obj("x.ics", "u1")
-	moved.CopiedFrom = "alice/work/x.ics"
+	moved.CopiedFrom, moved.Moved = "alice/work/x.ics", true
 	steps := []struct {
 		stream, actor, client string
 		ev                    domain.Event
@@ -148,9 +148,9 @@ func TestAuditOutput(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"2025-03-01 09:00:07Z  bob           alice         ObjectPut                  alice/work/x.ics                      Mozilla/5.0 (X11; Linux x86_64;…  req-g",
-		"ObjectDeleted              alice/work/x.ics → alice/home/x.ics   macOS",
-		"ObjectPut                  alice/home/x.ics ← alice/work/x.ics   macOS",
+		"2025-03-01 09:00:07Z  bob           alice         ObjectPut                  alice/work/x.ics                                  Mozilla/5.0 (X11; Linux x86_64;…  req-g",
+		"ObjectDeleted              alice/work/x.ics → moved to alice/home/x.ics      macOS",
+		"ObjectPut                  alice/home/x.ics ← moved from alice/work/x.ics    macOS",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
