@@ -13,6 +13,7 @@ import (
 
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
+	"github.com/kalends/kalends/projections"
 )
 
 // The trash (issue 4): what a principal deleted, listed and undeletable by
@@ -91,7 +92,7 @@ func (b *Backend) Trash(ctx context.Context, owner, calendar string, retention t
 	names := []string{calendar}
 	if calendar == "" {
 		var err error
-		if names, err = b.calendarNames(ctx, owner); err != nil {
+		if names, err = b.calendarNames(owner); err != nil {
 			return nil, err
 		}
 	}
@@ -141,19 +142,16 @@ func (h *calendarHistory) trash(owner, cal string, retention time.Duration) []Tr
 }
 
 // calendarNames lists every calendar owner ever had, deleted ones too, in
-// name order. The projections list only live calendars, so this reads the
-// log's stream names: O(log), which a listing of the trash can afford
-// until a projection of deleted calendars exists.
-func (b *Backend) calendarNames(ctx context.Context, owner string) ([]string, error) {
-	prefix := domain.CalendarStream(owner, "")
-	seen := map[string]bool{}
-	err := b.log.ReadAll(ctx, 0, func(r eventlog.Record) error {
-		if name, ok := strings.CutPrefix(r.Stream, prefix); ok && r.Revision == 0 {
-			seen[name] = true
-		}
+// name order: the projections keep a deleted calendar's record.
+func (b *Backend) calendarNames(owner string) ([]string, error) {
+	v := b.store.View()
+	defer v.Close()
+	var names []string
+	err := v.CalendarsEver(owner, func(c projections.Calendar) error {
+		names = append(names, c.Name)
 		return nil
 	})
-	return slices.Sorted(maps.Keys(seen)), err
+	return names, err
 }
 
 // Undelete takes owner/cal, or the object obj in it, out of the trash: it

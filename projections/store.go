@@ -422,10 +422,21 @@ func (v *View) Calendar(owner, name string) (Calendar, bool, error) {
 
 // Calendars lists the owner's live calendars in name order.
 func (v *View) Calendars(owner string, fn func(Calendar) error) error {
+	return v.CalendarsEver(owner, func(c Calendar) error {
+		if c.Deleted {
+			return nil
+		}
+		return fn(c)
+	})
+}
+
+// CalendarsEver lists every calendar the owner ever had, in name order:
+// the live ones and those whose last incarnation is deleted.
+func (v *View) CalendarsEver(owner string, fn func(Calendar) error) error {
 	prefix := ownerPrefix(owner)
 	return v.scan(prefix, func(key, val []byte) error {
 		c, err := decodeCalendar(owner, string(key[len(prefix):]), val)
-		if err != nil || c.Deleted {
+		if err != nil {
 			return err
 		}
 		return fn(c)
