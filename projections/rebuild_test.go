@@ -17,7 +17,7 @@ import (
 
 // memLog writes recs to an in-memory embedded log, which numbers them
 // 1..len(recs) as the history did.
-func memLog(t *testing.T, recs []eventlog.Record) eventlog.Log {
+func memLog(t testing.TB, recs []eventlog.Record) eventlog.Log {
 	t.Helper()
 	l, err := pebblelog.Open("log", pebblelog.Options{FS: vfs.NewMem()})
 	if err != nil {
