@@ -123,6 +123,11 @@ KNOWN_PYTHON_DIFFERENCES = {
     "RDATE's instant (an hour from its own) is merged with it, and one of "
     "the two is lost (RFC 5545 §3.8.5.2: the set is the union of the "
     "instants) - set aside",
+    "dst-exdate": "dateutil matches EXDATEs with rule instances while these "
+    "still carry DTSTART's UTC offset, so a rule instance across a DST "
+    "change from DTSTART that seems to fall on an EXDATE's instant (an "
+    "hour from its own) is excluded too (RFC 5545 §3.8.5.1: EXDATE removes "
+    "the instances it names) - set aside",
     "until-dst": "dateutil compares UNTIL with instances still carrying "
     "DTSTART's UTC offset, so an instance across a DST change from DTSTART "
     "and within an hour of UNTIL is dropped though it is at or before UNTIL "
@@ -530,11 +535,13 @@ class Gen:
         # EXDATE: several lines, several values a line, sometimes in UTC
         # for a zoned series (the same instants, RFC 5545 §3.8.5.1).
         excluded = set()
+        exdates = []  # their instants, for explain()
         if recurring and len(set_walls) > 2 and r.random() < 0.4:
             tags.append("exdate")
             picks = [w for w in r.sample(set_walls[1:], min(len(set_walls) - 1, r.randint(1, 5)))
                      if not zone.ambiguous(w) and w.year < 2030]
             excluded.update(picks)
+            exdates += [zone.instant(w) for w in picks]
             while picks:
                 n = r.randint(1, 3)
                 g, picks = picks[:n], picks[n:]
@@ -601,7 +608,9 @@ class Gen:
         if rule and "UNTIL=" in rule and rule.split("UNTIL=")[1][:16].endswith("Z"):
             until = parse_utc(rule.split("UNTIL=")[1][:16])
         row = {"due": "due", "duration": "duration", "none": "start-only"}.get(etags[0].split(":")[1], "due")
-        return self.wrap(uid, kind, comps, zone, tags, start, until, row)
+        o = self.wrap(uid, kind, comps, zone, tags, start, until, row)
+        o["exdates"] = exdates
+        return o
 
     def wrap(self, uid, kind, comps, zone, tags, start, until, todo_row):
         """The object and what the comparison needs to know of it: its
@@ -614,7 +623,7 @@ class Gen:
             out += [f"BEGIN:{kind}", *c, f"END:{kind}"]
         out.append("END:VCALENDAR")
         return {"uid": uid, "kind": kind, "text": "\r\n".join(out) + "\r\n", "tags": tags, "zone": zone,
-                "start": start, "until": until, "todo_row": todo_row}
+                "start": start, "until": until, "todo_row": todo_row, "exdates": []}
 
     def corpus(self, n):
         out = []
@@ -786,8 +795,7 @@ class Python:
         # Whether an instance's end may change below (an all-day event
         # without an end, a DURATION in days): those need a wider ask.
         self.wide = obj["kind"] == "VEVENT" and (
-            obj["zone"].kind == "date" and "end:none" in obj["tags"]
-            or re.search(r"DURATION:P\d+[DW]", obj["text"]) is not None)
+            obj["zone"].kind == "date" or re.search(r"DURATION:P\d+[DW]", obj["text"]) is not None)
 
     def instances(self, window, notes):
         """The engine's instances overlapping window: (start, end) in UTC,
@@ -892,7 +900,9 @@ def explain(obj, window, kalends_only, python_only, python_all):
         if w == s:
             return None
         until = obj["until"]
-        if until is not None and s <= until < w:
+        if w in obj["exdates"]:
+            reasons.add("dst-exdate")
+        elif until is not None and s <= until < w:
             reasons.add("until-dst")
         elif w < (lo - (e - s) if lo > first else lo) or w > hi:
             reasons.add("window-dst")
