@@ -56,7 +56,7 @@ import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from collections import Counter, defaultdict
 from urllib.parse import quote, unquote, urljoin
 
 import icalendar
@@ -995,7 +995,10 @@ def main():
             ok = p == k
             why = None
             if p is not None and not ok:
-                ko, po = sorted(set(k) - set(p)), sorted(set(p) - set(k))
+                # Multisets: an override moved onto another instance's time
+                # is an instance of its own (RFC 5545 §3.8.4.4).
+                ko = sorted((Counter(k) - Counter(p)).elements())
+                po = sorted((Counter(p) - Counter(k)).elements())
                 why = explain(o, window, ko, po, p)
                 if why:
                     for w in why:
@@ -1009,8 +1012,8 @@ def main():
                     t["bad"].append(href)
             if not ok:
                 detail = err if p is None else "\n".join(
-                    [f"    Kalends only: {fmt_utc(s)}..{fmt_utc(e)}" for s, e in sorted(set(k) - set(p))] +
-                    [f"    engine only:  {fmt_utc(s)}..{fmt_utc(e)}" for s, e in sorted(set(p) - set(k))])
+                    [f"    Kalends only: {fmt_utc(s)}..{fmt_utc(e)}" for s, e in ko] +
+                    [f"    engine only:  {fmt_utc(s)}..{fmt_utc(e)}" for s, e in po])
                 msg = f"DIFF {o['uid']} [{' '.join(o['tags'])}] window {fmt_utc(window[0])}..{fmt_utc(window[1])}:\n{detail}"
                 diffs.append(msg)
                 if args.dump:
