@@ -28,7 +28,9 @@ test: vet
 	$(GO) test $(RACE) -count=1 -timeout 15m ./...
 
 # Real clients (vdirsyncer, python3-caldav, tsdav, cadaver; litmus for
-# information) against a fresh binary; the script installs what it needs.
+# information) and a differential test of recurrence expansion
+# (interop/recurdiff_check.py) against a fresh binary; the script installs
+# what it needs.
 interop:
 	bash interop/run.sh
 

@@ -193,13 +193,22 @@ func checkOrder(start, end *icalTime) error {
 // orderable gives two times as instants that can be ordered, or ok=false
 // when their zones cannot be resolved (a VTIMEZONE-only TZID, or floating
 // against zoned): such data is not wrong, only beyond a cheap check.
+//
+// Two times of one known zone are compared as instants, not as clock
+// readings: a start in a DST gap is read an hour later (RFC 5545 §3.3.5),
+// so 02:30–03:15 on a spring-forward night in New York ends before it
+// starts, and expansion would give every instance a negative length.
 func orderable(a, b *icalTime) (time.Time, time.Time, bool) {
-	if a.utc == b.utc && a.tzid == b.tzid {
-		return a.wall, b.wall, true
-	}
 	ia, oka := a.instant()
 	ib, okb := b.instant()
-	return ia, ib, oka && okb
+	if oka && okb {
+		return ia, ib, true
+	}
+	if a.utc == b.utc && a.tzid == b.tzid {
+		// Floating, or one zone only its VTIMEZONE defines: one clock.
+		return a.wall, b.wall, true
+	}
+	return ia, ib, false
 }
 
 // icalTime is a DATE or DATE-TIME value: wall is its clock reading as if
@@ -219,12 +228,13 @@ func (t *icalTime) instant() (time.Time, bool) {
 	case t.tzid == "":
 		return time.Time{}, false
 	}
-	loc := ianaZone(t.tzid)
+	// The zone expansion reads the TZID as (IANA, Windows or vendor-prefixed
+	// names), and its reading of skipped and repeated local times.
+	loc := lookupIANA(t.tzid)
 	if loc == nil {
 		return time.Time{}, false
 	}
-	w := t.wall
-	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc), true
+	return ZoneOf(loc).Instant(t.wall), true
 }
 
 // singleTime parses the DATE or DATE-TIME property name of c, which may

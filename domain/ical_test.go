@@ -15,13 +15,17 @@ import (
 // without an entry fails the test, so that nobody adds a case that checks
 // nothing.
 var validExpect = map[string]CalendarObject{
-	"allday-multiday-no-dtend.ics":            {UID: "vacation-2024-08@example.net", Component: "VEVENT"},
-	"allday-single.ics":                       {UID: "4n7l2kq1m0p9r8s7t6u5v4w3x2@google.com", Component: "VEVENT"},
-	"apple-event-vtimezone-valarm.ics":        {UID: "6A4C3B2E-9F1D-4E8A-B3C7-2D5E8F1A0B9C", Component: "VEVENT"},
-	"apple-invitation-overrides-only.ics":     {UID: "040000008200E00074C5B7101A82E00800000000B0D1E2F3", Component: "VEVENT"},
-	"bare-iana-tzid-no-vtimezone.ics":         {UID: "tsdav-1713350000000-abc", Component: "VEVENT"},
-	"crlf-folded-mixed-zones.ics":             {UID: "crlf-folded@example.com", Component: "VEVENT"},
-	"davx5-recurring-exdate-override.ics":     {UID: "7f0b7c0e-ae2c-4f4e-9d6a-51c9a7a7f6c1", Component: "VEVENT"},
+	"allday-multiday-no-dtend.ics":        {UID: "vacation-2024-08@example.net", Component: "VEVENT"},
+	"allday-single.ics":                   {UID: "4n7l2kq1m0p9r8s7t6u5v4w3x2@google.com", Component: "VEVENT"},
+	"apple-event-vtimezone-valarm.ics":    {UID: "6A4C3B2E-9F1D-4E8A-B3C7-2D5E8F1A0B9C", Component: "VEVENT"},
+	"apple-invitation-overrides-only.ics": {UID: "040000008200E00074C5B7101A82E00800000000B0D1E2F3", Component: "VEVENT"},
+	"bare-iana-tzid-no-vtimezone.ics":     {UID: "tsdav-1713350000000-abc", Component: "VEVENT"},
+	"crlf-folded-mixed-zones.ics":         {UID: "crlf-folded@example.com", Component: "VEVENT"},
+	"davx5-recurring-exdate-override.ics": {UID: "7f0b7c0e-ae2c-4f4e-9d6a-51c9a7a7f6c1", Component: "VEVENT"},
+	// 02:30 is skipped and read as 03:30 EDT (RFC 5545 §3.3.5), so DTEND
+	// 03:30 is the same instant: zero length, which is allowed. 03:15 is
+	// refused (invalid/.../dtend-before-dtstart-in-dst-gap.ics).
+	"dtstart-in-dst-gap.ics":                  {UID: "dst-gap@example.org", Component: "VEVENT"},
 	"no-prodid-x-props-unknown-component.ics": {UID: "minimal-1@example.org", Component: "VEVENT"},
 	"thunderbird-event.ics":                   {UID: "a8e1f2c4-5b6d-4e7f-8a9b-0c1d2e3f4a5b", Component: "VEVENT"},
 	"vjournal.ics":                            {UID: "journal-2024-04-07@example.org", Component: "VJOURNAL"},

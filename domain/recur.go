@@ -214,7 +214,15 @@ func (d duration) after(v tval) time.Time {
 	if d.days == 0 {
 		return v.instant().Add(d.exact)
 	}
-	return v.zone.Instant(v.wall.AddDate(0, 0, d.days)).Add(d.exact)
+	// Days count from the clock reading the start really has: a start in
+	// a DST gap is read later (RFC 5545 §3.3.5, and §3.3.10 for rule
+	// instances), so P1D from 02:30 on a spring-forward night starts at
+	// 03:30 and ends at 03:30 the next day. A DATE keeps its midnight.
+	wall := v.wall
+	if !v.date {
+		wall = v.zone.Wall(v.instant())
+	}
+	return v.zone.Instant(wall.AddDate(0, 0, d.days)).Add(d.exact)
 }
 
 func (d duration) negative() bool { return d.days < 0 || (d.days == 0 && d.exact < 0) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,7 +79,38 @@ func expandInstance(in Instance) *ical.Component {
 	if !in.RecurrenceID.IsZero() {
 		setTime(ical.PropRecurrenceID, in.RecurrenceID)
 	}
+	// A DURATION must still give this instance's end once DTSTART is in
+	// UTC, where a day is always 24 hours. RFC 5545 §3.8.5.3 applies a
+	// DURATION's days nominally, so P1D across a DST change lasts 23 or 25
+	// hours; and an RDATE period sets its own length. Either way the exact
+	// length is written instead.
+	if p := in.Component.Props.Get(ical.PropDuration); p != nil && !in.Date && has(ical.PropDateTimeStart) {
+		if d, err := parseDuration(p.Value); err != nil || !d.after(tval{wall: in.Start.UTC(), zone: UTCZone}).Equal(in.End) {
+			c.Props.Set(&ical.Prop{Name: ical.PropDuration, Params: ical.Params{}, Value: formatDuration(in.End.Sub(in.Start))})
+		}
+	}
 	return c
+}
+
+// formatDuration writes an exact duration (RFC 5545 §3.3.6) in hours,
+// minutes and seconds, so that no reader takes it for nominal days.
+func formatDuration(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	s := int64(d / time.Second)
+	out := sign + "PT"
+	if h := s / 3600; h > 0 {
+		out += strconv.FormatInt(h, 10) + "H"
+	}
+	if m := s / 60 % 60; m > 0 {
+		out += strconv.FormatInt(m, 10) + "M"
+	}
+	if sec := s % 60; sec > 0 || s == 0 {
+		out += strconv.FormatInt(sec, 10) + "S"
+	}
+	return out
 }
 
 // writeComponent serialises a component as RFC 5545 §3.1 content lines.

@@ -180,6 +180,18 @@ func TestRecurrenceAcrossDST(t *testing.T) {
 		}
 	}
 
+	// A start in the gap is 03:30 EDT, and a nominal day from it ends at
+	// 03:30 EDT the next day (24 hours), not at 02:30 (23): the 2024-03-10
+	// instance is the same whether the rule's 02:30 or an RDATE's 03:30
+	// names it.
+	o = object(t, vevent("DTSTART;TZID=America/New_York:20240309T023000", "RRULE:FREQ=DAILY;COUNT=3", "DURATION:P1D"))
+	ins = expectStarts(t, o, TimeRange{}, nil, "20240309T073000Z", "20240310T073000Z", "20240311T063000Z")
+	for i, want := range []time.Duration{24 * time.Hour, 24 * time.Hour, 24 * time.Hour} {
+		if d := ins[i].End.Sub(ins[i].Start); d != want {
+			t.Errorf("instance %d: P1D from %v lasts %v, want %v", i, ins[i].Start, d, want)
+		}
+	}
+
 	// DURATION:P1D is nominal: the day of the fall-back lasts 25 hours.
 	o = object(t, vevent("DTSTART;TZID=Europe/Berlin:20241026T120000", "DURATION:P1D"))
 	ins = expectStarts(t, o, TimeRange{}, nil, "20241026T100000Z")

@@ -83,3 +83,60 @@ func TestLimitFreeBusySet(t *testing.T) {
 func parser(data string) func() (*Object, error) {
 	return func() (*Object, error) { return ParseObject([]byte(data)) }
 }
+
+// TestExpandDurationGivesEachInstanceEnd: an expanded instance's DTSTART is
+// UTC, where a DURATION's day is 24 hours, so the DURATION written must be
+// the instance's own exact length (found by the differential test in
+// interop/recurdiff_check.py).
+func TestExpandDurationGivesEachInstanceEnd(t *testing.T) {
+	cases := []struct {
+		name  string
+		lines []string
+		tr    TimeRange
+		want  []string // DTSTART/DURATION pairs, in order
+	}{
+		{
+			// RFC 5545 §3.8.5.3: DURATION is nominal, so P1D from 12:00
+			// Berlin on the day before the fall-back ends at 12:00 CET,
+			// 25 hours later.
+			name:  "P1D across a DST change",
+			lines: []string{"DTSTART;TZID=Europe/Berlin:20241025T120000", "DURATION:P1D", "RRULE:FREQ=DAILY;COUNT=3"},
+			tr:    TimeRange{utc("20241001T000000Z"), utc("20241101T000000Z")},
+			want: []string{"DTSTART:20241025T100000Z DURATION:P1D", "DTSTART:20241026T100000Z DURATION:PT25H",
+				"DTSTART:20241027T110000Z DURATION:P1D"},
+		},
+		{
+			name:  "PT1H is exact and stays",
+			lines: []string{"DTSTART;TZID=America/New_York:20240309T233000", "DURATION:PT1H", "RRULE:FREQ=DAILY;COUNT=2"},
+			tr:    TimeRange{utc("20240301T000000Z"), utc("20240401T000000Z")},
+			want:  []string{"DTSTART:20240310T043000Z DURATION:PT1H", "DTSTART:20240311T033000Z DURATION:PT1H"},
+		},
+		{
+			// RFC 5545 §3.8.5.2: a PERIOD sets its instance's length.
+			name:  "an RDATE period's own length",
+			lines: []string{"DTSTART:20240101T100000Z", "DURATION:PT1H", "RDATE;VALUE=PERIOD:20240102T100000Z/PT2H30M"},
+			tr:    TimeRange{utc("20240101T000000Z"), utc("20240201T000000Z")},
+			want:  []string{"DTSTART:20240101T100000Z DURATION:PT1H", "DTSTART:20240102T100000Z DURATION:PT2H30M"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			data, err := ExpandObject(object(t, vevent(c.lines...)), c.tr, nil, ExpandLimits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, line := range strings.Split(string(data), "\r\n") {
+				switch {
+				case strings.HasPrefix(line, "DTSTART"):
+					got = append(got, line)
+				case strings.HasPrefix(line, "DURATION"):
+					got[len(got)-1] += " " + line
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
+	}
+}

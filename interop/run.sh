@@ -7,14 +7,19 @@
 # 2. python3-caldav  discovery, MKCALENDAR, CRUD, sync-collection (caldav_check.py)
 # 3. tsdav           the npm library web/Electron clients use (tsdav_check.mjs)
 # 4. cadaver         a scripted command-line WebDAV session (ls/put/get/move/delete)
-# 5. litmus          the generic WebDAV suite; informational only (see below)
+# 5. recurdiff       recurrence expansion (calendar-query with expand) against an
+#                    independent engine, python3-recurring-ical-events, over a
+#                    generated corpus (recurdiff_check.py; RECURDIFF_SEED=N
+#                    picks another corpus)
+# 6. litmus          the generic WebDAV suite; informational only (see below)
 #
 # Each client prints PASS/FAIL lines and "N passed, M failed"; the script ends
-# with the total of 1-4 and exits non-zero if any of them failed.
+# with the total of 1-5 and exits non-zero if any of them failed.
 #
 # It installs what it needs when missing (Debian, as root): vdirsyncer,
-# python3-caldav, cadaver and litmus with apt-get, and tsdav with npm from
-# interop/package-lock.json. Re-running skips what is already installed.
+# python3-caldav, python3-recurring-ical-events, cadaver and litmus with
+# apt-get, and tsdav with npm from interop/package-lock.json. Re-running
+# skips what is already installed.
 #
 # The server runs with --log-bodies --log-level debug, so every request and
 # response body a client exchanged is in the server log. The work directory
@@ -62,13 +67,14 @@ say "installing what is missing"
 missing=()
 [ -x /usr/bin/vdirsyncer ] || missing+=(vdirsyncer)
 $PY -c 'import caldav' 2>/dev/null || missing+=(python3-caldav)
+$PY -c 'import recurring_ical_events' 2>/dev/null || missing+=(python3-recurring-ical-events)
 command -v cadaver >/dev/null || missing+=(cadaver)
 command -v litmus >/dev/null || missing+=(litmus)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
-# vdirsyncer and python3-caldav are required; cadaver and litmus are skipped
-# (loudly) where Debian's archive lacks them.
-if [ ! -x /usr/bin/vdirsyncer ] || ! $PY -c 'import caldav' 2>/dev/null; then
-	echo "interop: FAIL: vdirsyncer and python3-caldav are required and could not be installed"
+# vdirsyncer, python3-caldav and python3-recurring-ical-events are required;
+# cadaver and litmus are skipped (loudly) where Debian's archive lacks them.
+if [ ! -x /usr/bin/vdirsyncer ] || ! $PY -c 'import caldav, recurring_ical_events' 2>/dev/null; then
+	echo "interop: FAIL: vdirsyncer, python3-caldav and python3-recurring-ical-events are required and could not be installed"
 	exit 1
 fi
 have_cadaver=1
@@ -87,7 +93,7 @@ if [ "$have_tsdav" != "$want_tsdav" ]; then
 	echo "interop: installing tsdav $want_tsdav (npm ci from package-lock.json)"
 	(cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-echo "vdirsyncer $(/usr/bin/vdirsyncer --version | awk '{print $NF}'), python3-caldav $(dpkg-query -W -f='${Version}' python3-caldav 2>/dev/null || echo '?'), tsdav $want_tsdav, node $(node --version)"
+echo "vdirsyncer $(/usr/bin/vdirsyncer --version | awk '{print $NF}'), python3-caldav $(dpkg-query -W -f='${Version}' python3-caldav 2>/dev/null || echo '?'), python3-recurring-ical-events $(dpkg-query -W -f='${Version}' python3-recurring-ical-events 2>/dev/null || echo '?'), tsdav $want_tsdav, node $(node --version)"
 
 # --- the server -------------------------------------------------------------
 
@@ -163,7 +169,7 @@ echo "kalends serving $URL (pid $SERVER_PID), data and log in $WORK"
 # One user per client, so that no client sees another's calendars. They are
 # added while the server runs, through its admin socket.
 declare -A PASSWORD
-for user in vdirsyncer pycaldav tsdav cadaver litmus; do
+for user in vdirsyncer pycaldav tsdav cadaver recurdiff litmus; do
 	PASSWORD[$user]="interop-$user-$RANDOM$RANDOM"
 	printf '%s\n' "${PASSWORD[$user]}" | "$BIN" user add "$user" --data "$WORK/data" --password-stdin >/dev/null
 done
@@ -287,6 +293,8 @@ if [ $have_cadaver = 1 ]; then
 else
 	say "cadaver: SKIPPED (not installable here)"
 fi
+
+client recurdiff $PY "$HERE/recurdiff_check.py" "$URL" recurdiff "${PASSWORD[recurdiff]}"
 
 # litmus tests generic WebDAV: MKCOL of plain collections, PUT of arbitrary
 # files, locks. Kalends serves only calendar collections and refuses those
