@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
@@ -169,4 +170,32 @@ func (b *Backend) DisablePrincipal(ctx context.Context, meta eventlog.Metadata, 
 		}
 		return []streamAppend{{domain.PrincipalStream(name), eventlog.StreamExists, []domain.Event{&domain.PrincipalDisabled{Name: name}}}}, nil
 	})
+}
+
+// AdvanceIndexHorizon appends an IndexHorizonAdvanced if one is due at
+// meta.Time (domain.DecideIndexHorizon), and waits until the projections
+// have applied it, re-indexing the open-ended recurrences. It returns the
+// event's Through, or the zero time when none was due. Every node sharing a
+// log may call it: the stream's expected revision lets one append win, and
+// the others re-decide against the horizon it set and append nothing.
+func (b *Backend) AdvanceIndexHorizon(ctx context.Context, meta eventlog.Metadata) (time.Time, error) {
+	var through time.Time
+	err := b.execute(ctx, meta, func(v *projections.View) ([]streamAppend, error) {
+		through = time.Time{}
+		h, found, err := v.IndexHorizon()
+		if err != nil {
+			return nil, err
+		}
+		ev := domain.DecideIndexHorizon(meta.Time, h.Through)
+		if ev == nil {
+			return nil, nil
+		}
+		through = ev.Through
+		expected := eventlog.NoStream
+		if found {
+			expected = eventlog.Exactly(h.Revision)
+		}
+		return []streamAppend{{domain.IndexHorizonStream, expected, []domain.Event{ev}}}, nil
+	})
+	return through, err
 }

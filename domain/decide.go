@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -214,6 +215,30 @@ func DecideDeleteCalendar(exists bool) (*CalendarDeleted, error) {
 		return nil, refuse(NotFound, "no such calendar")
 	}
 	return &CalendarDeleted{}, nil
+}
+
+// IndexHorizonYears is how far ahead the time-range index holds the
+// instances of open-ended recurrences: past the time of the object's last
+// write, and past the instant the server last advanced the horizon
+// (DecideIndexHorizon). Queries beyond it still get every instance, by
+// evaluating those objects on the fly.
+const IndexHorizonYears = 2
+
+// IndexHorizonStep is how far the horizon may fall behind
+// now+IndexHorizonYears before it is advanced: each advance re-indexes every
+// open-ended object, so it should come monthly, not with every tick.
+const IndexHorizonStep = 30 * 24 * time.Hour
+
+// DecideIndexHorizon decides whether the index horizon is due to advance at
+// instant now, given the horizon in effect (zero if it was never advanced),
+// and returns the event that advances it, or nil. Through is in whole
+// seconds, which is what the projections keep.
+func DecideIndexHorizon(now, inEffect time.Time) *IndexHorizonAdvanced {
+	through := now.UTC().Truncate(time.Second).AddDate(IndexHorizonYears, 0, 0)
+	if !inEffect.IsZero() && inEffect.After(through.Add(-IndexHorizonStep)) {
+		return nil
+	}
+	return &IndexHorizonAdvanced{Through: through}
 }
 
 // DecideCreatePrincipal decides a new principal.

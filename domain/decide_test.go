@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // contents is an in-memory CalendarContents.
@@ -278,5 +279,29 @@ func TestETagOf(t *testing.T) {
 	}
 	if got, want := ETagOf([]byte("")), `"e3b0c44298fc1c149afbf4c8996fb924"`; got != want {
 		t.Errorf("ETagOf(empty) = %s, want %s: stored ETags would change on replay", got, want)
+	}
+}
+
+// TestDecideIndexHorizon: the first decision always advances; later ones
+// only once the horizon in effect is a step behind now plus the horizon,
+// so that advances (each re-indexing every open-ended object) come monthly.
+func TestDecideIndexHorizon(t *testing.T) {
+	now := time.Date(2026, 4, 10, 15, 4, 5, 999, time.FixedZone("CEST", 2*3600))
+	first := DecideIndexHorizon(now, time.Time{})
+	want := time.Date(2028, 4, 10, 13, 4, 5, 0, time.UTC)
+	if first == nil || !first.Through.Equal(want) || first.Through.Location() != time.UTC {
+		t.Fatalf("first decision %+v, want Through %v in UTC, whole seconds", first, want)
+	}
+	for _, c := range []struct {
+		later time.Duration
+		due   bool
+	}{{0, false}, {24 * time.Hour, false}, {IndexHorizonStep - time.Second, false}, {IndexHorizonStep, true}, {400 * 24 * time.Hour, true}} {
+		got := DecideIndexHorizon(now.Add(c.later), first.Through)
+		if (got != nil) != c.due {
+			t.Errorf("%v after the last advance: %+v, want due %v", c.later, got, c.due)
+		}
+	}
+	if got := DecideIndexHorizon(now, want.AddDate(1, 0, 0)); got != nil {
+		t.Errorf("a horizon ahead of now's (another node's clock) is advanced again: %+v", got)
 	}
 }

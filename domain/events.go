@@ -24,6 +24,7 @@ const (
 	TypeObjectPut                 = "ObjectPut"
 	TypeObjectDeleted             = "ObjectDeleted"
 	TypeCalendarRestored          = "CalendarRestored"
+	TypeIndexHorizonAdvanced      = "IndexHorizonAdvanced"
 )
 
 // CurrentSchema is the schema version Encode writes for every event type.
@@ -38,6 +39,11 @@ func PrincipalStream(name string) string { return "principal:" + name }
 // one stream means a name's whole history is one read, and a sync token from
 // an earlier incarnation is recognisably stale (see projections).
 func CalendarStream(owner, name string) string { return "cal:" + owner + "/" + name }
+
+// IndexHorizonStream is the stream of IndexHorizonAdvanced: no calendar's
+// and no principal's, a fact about the server's read models. Its prefix
+// cannot be mistaken for the other streams' ("cal:", "principal:").
+const IndexHorizonStream = "system:index-horizon"
 
 // PrincipalCreated introduces a principal (a user). Credentials are never in
 // the log: they live in the credential store so that a changed password leaves
@@ -144,6 +150,15 @@ type CalendarRestored struct {
 	Undelete bool `json:"undelete,omitempty"`
 }
 
+// IndexHorizonAdvanced moves the horizon of the time-range index: from here
+// on, the index holds the instances of open-ended recurrences up to Through
+// (see DecideIndexHorizon and the projections' time-range index). It is the
+// only way the wall clock reaches the projections, so that replaying the
+// log indexes exactly what the live server did. It changes no calendar.
+type IndexHorizonAdvanced struct {
+	Through time.Time `json:"through"`
+}
+
 func (PrincipalCreated) EventType() string          { return TypePrincipalCreated }
 func (PrincipalDisabled) EventType() string         { return TypePrincipalDisabled }
 func (CalendarCreated) EventType() string           { return TypeCalendarCreated }
@@ -152,6 +167,7 @@ func (CalendarDeleted) EventType() string           { return TypeCalendarDeleted
 func (ObjectPut) EventType() string                 { return TypeObjectPut }
 func (ObjectDeleted) EventType() string             { return TypeObjectDeleted }
 func (CalendarRestored) EventType() string          { return TypeCalendarRestored }
+func (IndexHorizonAdvanced) EventType() string      { return TypeIndexHorizonAdvanced }
 
 // Encode turns an event into its stored form at CurrentSchema: JSON, except
 // that an ObjectPut's iCalendar text follows its JSON header after a
@@ -191,6 +207,8 @@ func Decode(typ string, schema uint16, data []byte) (Event, error) {
 		e = &ObjectDeleted{}
 	case TypeCalendarRestored:
 		e = &CalendarRestored{}
+	case TypeIndexHorizonAdvanced:
+		e = &IndexHorizonAdvanced{}
 	default:
 		return nil, fmt.Errorf("domain: unknown event type %q", typ)
 	}

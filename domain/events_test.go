@@ -31,6 +31,9 @@ var goldenV1 = map[string]Event{
 		CopiedFrom: "alice/home/4f1c.ics"},
 	TypeObjectDeleted:    &ObjectDeleted{Name: "4f1c.ics", MovedTo: "alice/archive/4f1c.ics"},
 	TypeCalendarRestored: &CalendarRestored{AsOf: time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC), Object: "4f1c.ics", Undelete: true},
+	// Added to schema 1 as a new type, with its fixture, when the index
+	// horizon became an event.
+	TypeIndexHorizonAdvanced: &IndexHorizonAdvanced{Through: time.Date(2028, 5, 1, 8, 0, 0, 0, time.UTC)},
 }
 
 func TestDecodeGoldenV1(t *testing.T) {

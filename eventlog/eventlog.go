@@ -49,7 +49,8 @@ func (e ExpectedRevision) String() string {
 // of every event so that audit needs nothing outside the log.
 type Metadata struct {
 	// Principal is the authenticated principal that made the request
-	// ("" for the operator acting through the CLI, see Operator).
+	// (Operator for the operator acting through the CLI, System for the
+	// server acting on its own).
 	Principal string `json:"principal,omitempty"`
 	// OnBehalfOf is the principal whose data was changed (the owner, when a
 	// delegate or sharee acted). Equal to Principal for one's own data.
@@ -62,6 +63,10 @@ type Metadata struct {
 
 // Operator is the Principal recorded for changes made through the CLI.
 const Operator = "@operator"
+
+// System is the Principal recorded for events the server appends on its
+// own, no one having asked: the time-range index's horizon.
+const System = "@system"
 
 // Event is what a writer proposes: a typed, versioned, opaque payload.
 type Event struct {

@@ -68,6 +68,17 @@ func (o Object) Info() domain.ObjectInfo {
 	return domain.ObjectInfo{Name: o.Name, UID: o.UID, Component: o.Component, ETag: o.ETag}
 }
 
+// IndexHorizon is the time-range index's horizon as the log advanced it
+// (domain.IndexHorizonAdvanced, see timerange.go).
+type IndexHorizon struct {
+	// Through is the horizon in effect: the latest Through of the stream's
+	// events, in whole seconds.
+	Through time.Time
+	// Revision is the stream's last revision: the expected revision of the
+	// next append.
+	Revision eventlog.Revision
+}
+
 // Change is one member's latest change after a sync token.
 type Change struct {
 	Name     string

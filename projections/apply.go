@@ -36,6 +36,10 @@ type applier struct {
 	// in first-touch order so that the batch itself is deterministic.
 	cals  map[string]*Calendar
 	order []string
+	// horizon is the index horizon in effect (timerange.go), read once per
+	// unit: only a unit's first record can change it.
+	horizon      IndexHorizon
+	horizonFound bool
 }
 
 // readBack marks the tables whose keys applying reads: principals,
@@ -44,8 +48,14 @@ type applier struct {
 // or deleted by key, so it bypasses the overlay.
 var readBack = [256]bool{tagPrincipal: true, tagCalendar: true, tagMember: true, tagUID: true, tagTimeIndex: true}
 
-func newApplier(db *pebble.DB, w writes, ov *overlay) *applier {
-	return &applier{db: db, w: w, ov: ov, cals: map[string]*Calendar{}}
+func newApplier(db *pebble.DB, w writes, ov *overlay) (*applier, error) {
+	a := &applier{db: db, w: w, ov: ov, cals: map[string]*Calendar{}}
+	var err error
+	a.horizonFound, err = get(db, horizonKey, func(v []byte) (err error) {
+		a.horizon, err = decodeIndexHorizon(v)
+		return err
+	})
+	return a, err
 }
 
 func (a *applier) set(key, val []byte) error {
@@ -93,6 +103,8 @@ func (a *applier) apply(r eventlog.Record, ev domain.Event, index *timeIndex) er
 		return a.principalCreated(r, e)
 	case *domain.PrincipalDisabled:
 		return a.principalDisabled(r, e)
+	case *domain.IndexHorizonAdvanced:
+		return a.advanceHorizon(r, e)
 	}
 
 	owner, name, err := calendarOf(r.Stream)
@@ -121,6 +133,11 @@ func (a *applier) apply(r eventlog.Record, ev domain.Event, index *timeIndex) er
 		cal.Deleted = true
 		return a.clearCalendar(owner, name)
 	case *domain.ObjectPut:
+		if a.horizon.Through.After(objectHorizon(r.Meta.Time)) {
+			// The decoder did not know the horizon in effect: see timerange.go.
+			ti := indexObject(e.Data, a.horizon.Through)
+			index = &ti
+		}
 		return a.putObject(r, owner, name, e, index)
 	case *domain.ObjectDeleted:
 		return a.deleteObject(r, owner, name, e)
@@ -360,9 +377,10 @@ type decoder struct {
 	records []eventlog.Record
 	events  []domain.Event
 	// indexes holds each ObjectPut's time-range index: a pure function of
-	// the event, and the costliest part of applying one (it parses and
-	// expands the object), so the workers compute it beside the decoding
-	// instead of the applier doing it serially.
+	// the event (up to its own horizon, which the applier corrects where the
+	// horizon in effect is later), and the costliest part of applying one (it
+	// parses and expands the object), so the workers compute it beside the
+	// decoding instead of the applier doing it serially.
 	indexes []*timeIndex
 	errs    []error
 	ready   []chan struct{} // closed when its chunk is decoded
@@ -403,7 +421,7 @@ func (d *decoder) work() {
 			r := d.records[i]
 			d.events[i], d.errs[i] = domain.Decode(r.Type, r.SchemaVersion, r.Data)
 			if put, ok := d.events[i].(*domain.ObjectPut); ok {
-				ti := indexObject(put.Data, r.Meta.Time)
+				ti := indexObject(put.Data, objectHorizon(r.Meta.Time))
 				d.indexes[i] = &ti
 			}
 		}

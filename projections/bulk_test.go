@@ -5,25 +5,43 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
 )
 
-// churn is a history of every kind of calendar event over a few rebuild
-// batches: puts that replace, rename (a name taking another UID) and move
-// objects between calendars, deletions, property changes, and a calendar
-// deleted and re-created both across batches and within one, its new
-// incarnation written to before the batch ends.
-func churn(t *testing.T) []eventlog.Record {
+// churn is a history of every kind of calendar event over two batches of
+// batch records and a bit: puts that replace, rename (a name taking another
+// UID) and move objects between calendars, deletions, property changes, a
+// calendar deleted and re-created both across batches and within one, its
+// new incarnation written to before the batch ends, and the index horizon
+// advanced within a batch, right after a calendar's re-creation, at both
+// ends of a batch (the second time behind the horizon in effect), and again
+// and again. It leaves the horizon at finalHorizon.
+func churn(t *testing.T, batch int) []eventlog.Record {
 	h := newHistory(t)
 	recs := twoCalendars(h)
 	r := rand.New(rand.NewPCG(7, 11))
 	g := genCalendar{r: r}
 	cals := []string{"work", "home"}
 	live := map[string][]string{}
-	clearAt := map[int]bool{rebuildBatchRecords - 20: true, 2*rebuildBatchRecords + 40: true}
-	for i := 0; len(recs) < 2*rebuildBatchRecords+400; i++ {
+	clearAt := map[int]bool{batch - 20: true, 2*batch + 40: true}
+	horizon := epoch.AddDate(2, 0, 0)
+	advanceAt := map[int]time.Time{
+		100:           horizon.AddDate(0, 0, 60),
+		batch - 18:    horizon.AddDate(0, 0, 200),
+		batch - 1:     horizon.AddDate(0, 0, 100),
+		batch:         horizon.AddDate(1, 0, 0),
+		2*batch - 1:   horizon.AddDate(1, 0, 1),
+		2*batch + 42:  horizon.AddDate(2, 0, 0),
+		2*batch + 300: finalHorizon,
+	}
+	for i := 0; len(recs) < 2*batch+400; i++ {
+		if through, ok := advanceAt[len(recs)]; ok {
+			recs = append(recs, advance(h, through))
+			continue
+		}
 		cal := cals[r.IntN(2)]
 		names := live[cal]
 		switch n := r.IntN(100); {
@@ -73,6 +91,8 @@ func churn(t *testing.T) []eventlog.Record {
 	return recs
 }
 
+var finalHorizon = epoch.AddDate(4, 0, 1)
+
 func contains(names []string, name string) bool {
 	for _, n := range names {
 		if n == name {
@@ -84,15 +104,41 @@ func contains(names []string, name string) bool {
 
 // A rebuild into a bulk store (overlay, sorted runs, ingestion, one final
 // compaction) and one into an ordinary store (overlay, batches) both equal
-// applying the same history record by record.
+// applying the same history in batches of 500.
 func TestBulkRebuildMatchesApply(t *testing.T) {
-	recs := churn(t)
+	recs := churn(t, rebuildBatchRecords)
+	rebuildsMatch(t, recs, appliedInBatches(t, recs, 500))
+}
+
+// TestIndexHorizonBatching: however the log is cut into batches, horizon
+// events included, the projections are the same bytes.
+func TestIndexHorizonBatching(t *testing.T) {
+	recs := churn(t, 250)
+	want := appliedInBatches(t, recs, 500)
+	if h, _, _ := view(t, want).IndexHorizon(); !h.Through.Equal(finalHorizon) {
+		t.Fatalf("the history left the horizon at %v", h.Through)
+	}
+	for _, n := range []int{7, 1} {
+		if diffs := digest(t, appliedInBatches(t, recs, n)).Diff(digest(t, want)); len(diffs) != 0 {
+			t.Fatalf("applied in batches of %d, the store differs from batches of 500: %v", n, groups(diffs))
+		}
+	}
+	rebuildsMatch(t, recs, want)
+}
+
+func appliedInBatches(t *testing.T, recs []eventlog.Record, n int) *Store {
+	s := newStore(t)
+	for i := 0; i < len(recs); i += n {
+		apply(t, s, recs[i:min(i+n, len(recs))]...)
+	}
+	return s
+}
+
+// rebuildsMatch rebuilds recs into a bulk store and into an ordinary one,
+// and compares both with want.
+func rebuildsMatch(t *testing.T, recs []eventlog.Record, want *Store) {
 	log := memLog(t, recs)
 	head := recs[len(recs)-1].Position
-	want := newStore(t)
-	for i := 0; i < len(recs); i += 500 {
-		apply(t, want, recs[i:min(i+500, len(recs))]...)
-	}
 	for _, bulk := range []bool{false, true} {
 		got, err := Open(t.TempDir(), Options{Bulk: bulk})
 		if err != nil {

@@ -208,6 +208,16 @@ func decodeRevision(v []byte) (eventlog.Revision, error) {
 	return eventlog.Revision(binary.BigEndian.Uint64(v)), nil
 }
 
+func encodeIndexHorizon(h IndexHorizon) []byte {
+	return enc(nil).uvarint(uint64(h.Revision)).time(h.Through)
+}
+
+func decodeIndexHorizon(v []byte) (IndexHorizon, error) {
+	d := dec{b: v}
+	h := IndexHorizon{Revision: eventlog.Revision(d.uvarint()), Through: d.time()}
+	return h, d.done()
+}
+
 func encodePosition(p eventlog.Position) []byte { return binary.BigEndian.AppendUint64(nil, uint64(p)) }
 
 func decodePosition(v []byte) (eventlog.Position, error) {

@@ -23,8 +23,9 @@ type Digest struct {
 	Calendars map[string]Part
 	// Principals covers the principal table.
 	Principals Part
-	// Other covers every remaining key (schema version, checkpoint, and any
-	// key this file cannot attribute), so that nothing escapes comparison.
+	// Other covers every remaining key (schema version, checkpoint, index
+	// horizon, and any key this file cannot attribute), so that nothing
+	// escapes comparison.
 	Other Part
 }
 

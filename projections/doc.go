@@ -10,7 +10,9 @@
 //
 // The projector (Store.Run, Store.Apply) applies each batch of records from
 // the log in one Pebble batch that also carries the new checkpoint, so a
-// crash loses nothing but work that the log replays. It refuses a log that
+// crash loses nothing but work that the log replays. (An
+// IndexHorizonAdvanced, which re-indexes open-ended recurrences from what
+// is stored, begins a Pebble batch of its own: see timerange.go.) It refuses a log that
 // contradicts itself (an event for a calendar that does not exist, a gap in
 // a stream's revisions, an event type it does not know): serving wrong
 // answers quietly would be worse than stopping.

@@ -24,8 +24,9 @@ import (
 //	'n' owner 0x00 cal 0x00 name            → member state: revision (8 bytes BE)
 //	                                          of name's one entry in 'x', 1 byte
 //	                                          (1 = deleted), UID if live
-//	't', 'e', 'i'                           → the time-range and free-busy
-//	                                          index, laid out in timerange.go
+//	't', 'e', 'i', 'h'                      → the time-range and free-busy
+//	                                          index and its horizon, laid out
+//	                                          in timerange.go
 //
 // Metadata and data live in separate tables so that listing a calendar
 // (PROPFIND Depth 1, ETag checks) never reads object bodies. The change index
@@ -49,6 +50,7 @@ const (
 	tagTime       = 't'
 	tagOpenEnded  = 'e'
 	tagTimeIndex  = 'i'
+	tagHorizon    = 'h'
 )
 
 // calendarTables are the per-calendar tables that a CalendarDeleted clears.
@@ -59,6 +61,7 @@ const sep = 0x00
 var (
 	schemaKey     = []byte{tagSchema}
 	checkpointKey = []byte{tagCheckpoint}
+	horizonKey    = []byte{tagHorizon}
 )
 
 func principalKey(name string) []byte {

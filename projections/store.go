@@ -23,7 +23,7 @@ import (
 // any change to either: a store written under another version is wiped at
 // Open and rebuilt from the log, which is cheaper and safer than migrating
 // derived state.
-const schemaVersion = 3 // 3: a calendar property keeps its element's attributes
+const schemaVersion = 4 // 4: the index horizon ('h', and 'e' values that carry it)
 
 // ErrClosed is returned by WaitFor and Apply once the store is closed.
 var ErrClosed = errors.New("projections: closed")
@@ -255,7 +255,8 @@ func (s *Store) catchUp(ctx context.Context, log eventlog.Log) error {
 // in one batch together with the new checkpoint, then wakes waiters.
 // Leading records at or before the checkpoint are skipped, so that
 // re-delivery after a restart is harmless. Nothing is written unless every
-// record applies.
+// record applies, except that an IndexHorizonAdvanced begins a batch of its
+// own (see applyDecoded): the batches before a failing one stay applied.
 func (s *Store) Apply(records []eventlog.Record) error {
 	cp := s.Checkpoint()
 	for len(records) > 0 && records[0].Position <= cp {
@@ -269,11 +270,33 @@ func (s *Store) Apply(records []eventlog.Record) error {
 
 // applyDecoded is Apply once dec has been started on the records: Rebuild
 // starts decoding a batch while the one before it is being applied.
+//
+// The records are applied in units, each committed (or ingested) with its
+// checkpoint: an IndexHorizonAdvanced begins a new one, because it reads
+// the index and the objects' data from the DB (timerange.go), which must
+// therefore hold every record before it. Such events come monthly, so the
+// units are nearly always the whole batch.
 func (s *Store) applyDecoded(dec *decoder) error {
 	defer dec.stop()
-	records := dec.records
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
+	records := dec.records
+	for lo := 0; lo < len(records); {
+		hi := lo + 1
+		for hi < len(records) && records[hi].Type != domain.TypeIndexHorizonAdvanced {
+			hi++
+		}
+		if err := s.applyUnit(dec, lo, hi); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	return nil
+}
+
+// applyUnit applies dec's records [lo, hi) in one batch, or one sorted run
+// in a bulk store's rebuild.
+func (s *Store) applyUnit(dec *decoder, lo, hi int) error {
 	s.mu.RLock()
 	cp, closed := s.cp, s.closed
 	s.mu.RUnlock()
@@ -293,7 +316,6 @@ func (s *Store) applyDecoded(dec *decoder) error {
 		defer b.Close()
 		w = batchWrites{b}
 	}
-	a := newApplier(s.db, w, ov)
 	committed := false
 	defer func() {
 		// A failed batch leaves the overlay ahead of the DB; a big one
@@ -302,7 +324,12 @@ func (s *Store) applyDecoded(dec *decoder) error {
 			s.bulk = nil
 		}
 	}()
-	for i, r := range records {
+	a, err := newApplier(s.db, w, ov)
+	if err != nil {
+		return fmt.Errorf("projections: apply: %w", err)
+	}
+	for i := lo; i < hi; i++ {
+		r := dec.records[i]
 		if r.Position <= cp {
 			return fmt.Errorf("projections: position %d follows %d", r.Position, cp)
 		}
@@ -320,7 +347,6 @@ func (s *Store) applyDecoded(dec *decoder) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var err error
 	if run {
 		err = w.(*sortedRun).ingest(context.Background(), s.db, s.fs, s.fs.PathJoin(s.dir, "rebuild-run.sst"), s.runOpts)
 	} else {
@@ -331,7 +357,7 @@ func (s *Store) applyDecoded(dec *decoder) error {
 	}
 	s.cp = cp
 	committed = true
-	s.principals.invalidateIfPrincipals(records)
+	s.principals.invalidateIfPrincipals(dec.records[lo:hi])
 	close(s.moved)
 	s.moved = make(chan struct{})
 	return nil

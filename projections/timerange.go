@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	ical "github.com/emersion/go-ical"
 	"github.com/kalends/kalends/domain"
+	"github.com/kalends/kalends/eventlog"
 )
 
 // The time-range index answers "which objects may have an instance in
@@ -31,17 +33,39 @@ import (
 //	    → 1 byte (1 = exact busy periods follow) + the object's busy
 //	      periods that intersect the bucket (see freebusy.go)
 //	'e' owner 0x00 cal 0x00 name → from (8 bytes, biased BE): instances at
-//	    or after from are not in 't' and are evaluated on the fly
+//	    or after from are not in 't' and are evaluated on the fly; then,
+//	    for an object cut at a horizon rather than evaluated for every
+//	    query, that horizon (8 bytes, biased BE Unix seconds)
 //	'i' owner 0x00 cal 0x00 name → what the object wrote to 't' and 'e',
 //	    so that replacing or deleting it removes exactly that
+//	'h' → the horizon in effect (see below): the last revision of
+//	    domain.IndexHorizonStream (uvarint) and the latest Through
 //
 // Nothing here may depend on the wall clock, yet unbounded recurrences
-// cannot be expanded for ever. The horizon is therefore taken from the log:
-// an object's instances are indexed up to indexHorizon after the time of the
-// record that put it, and everything after that is its 'e' entry's business.
-// A query past an object's horizon evaluates it on the fly: correct, and
-// only slower for objects not rewritten in years. Bounded objects (no RRULE,
-// or only COUNT/UNTIL rules) within maxIndexInstances have no horizon.
+// cannot be expanded for ever. The horizon is therefore taken from the log,
+// in two ways. An object's instances are indexed up to
+// domain.IndexHorizonYears after the time of the record that put it. And the
+// server appends a domain.IndexHorizonAdvanced about monthly, whose Through
+// (now plus those years) becomes the horizon in effect: applying it
+// re-indexes up to Through every object whose 'e' entry holds an earlier
+// horizon, and a later put is indexed up to the later of its own horizon
+// and the one in effect. Everything after an object's horizon is its 'e'
+// entry's business: a query past it evaluates the object on the fly,
+// correct but slower, which with a running server only queries more than
+// some two years ahead meet. Bounded objects (no RRULE, or only COUNT/UNTIL
+// rules) within maxIndexInstances have no horizon.
+//
+// Re-indexing reads the 'e' and 'd' tables, which the applier writes
+// without reading back (they are not in the overlay), so an
+// IndexHorizonAdvanced is applied as the first record of a unit of its own
+// (see Store.applyDecoded): what came before it is committed, or ingested,
+// and the DB shows it. Its own writes go through the applier like any
+// other, so a rebuild's complete overlay stays complete. The decoder
+// indexes puts ahead of applying and cannot know the horizon an earlier
+// record of the batch advanced; the applier re-indexes a put itself in the
+// rare case that the horizon in effect is past the put's own (its time
+// was behind the server's that advanced it). Every object's index is thus
+// a function of the log up to its record, whatever the batches.
 //
 // Floating times and DATE values are read in the query's timezone, which
 // the projector cannot know. Such objects are expanded in UTC and every
@@ -62,9 +86,11 @@ const (
 	floatingSlack     = 48 * time.Hour
 )
 
-// indexHorizon is how many years past its record's time an unbounded
-// object is indexed.
-const indexHorizon = 2
+// objectHorizon is the horizon of an object put at time at, before the
+// horizon in effect is taken into account.
+func objectHorizon(at time.Time) time.Time {
+	return at.UTC().AddDate(domain.IndexHorizonYears, 0, 0)
+}
 
 // always is the 'e' value of an object evaluated for every query.
 const always = math.MinInt64
@@ -99,6 +125,9 @@ type timeIndex struct {
 	level   int
 	buckets []int64 // ascending
 	from    int64   // the 'e' entry; math.MaxInt64 when there is none
+	// horizon is where the expansion was cut (Unix seconds), when from is
+	// neither never nor always.
+	horizon int64
 	// exact reports that periods are the object's busy time before from
 	// whatever the query's timezone: no floating values.
 	exact   bool
@@ -107,8 +136,9 @@ type timeIndex struct {
 
 const never = math.MaxInt64
 
-// indexObject expands data as put at time `at` into its index entry.
-func indexObject(data string, at time.Time) timeIndex {
+// indexObject expands data into its index entry, unbounded recurrences up
+// to horizon.
+func indexObject(data string, horizon time.Time) timeIndex {
 	obj, err := domain.ParseTiming([]byte(data))
 	if err != nil {
 		return timeIndex{from: always}
@@ -129,16 +159,18 @@ func indexObject(data string, at time.Time) timeIndex {
 		slack = floatingSlack
 	}
 	lim := domain.ExpandLimits{MaxInstances: maxIndexInstances}
-	horizon := at.UTC().AddDate(indexHorizon, 0, 0)
 	var tr domain.TimeRange
 	ti := timeIndex{from: never, exact: !floating}
+	cut := func() {
+		tr.End, ti.from, ti.horizon = horizon, horizon.Add(-slack).Unix(), horizon.Unix()
+	}
 	if unbounded(obj) {
-		tr.End, ti.from = horizon, horizon.Add(-slack).Unix()
+		cut()
 	}
 	ins, err := obj.Instances(tr, time.UTC, lim)
 	if err != nil && tr.End.IsZero() {
 		// Bounded, but with more instances than we index: stop at the horizon.
-		tr.End, ti.from = horizon, horizon.Add(-slack).Unix()
+		cut()
 		ins, err = obj.Instances(tr, time.UTC, lim)
 	}
 	if err != nil {
@@ -299,11 +331,98 @@ func (a *applier) writeTimeIndex(owner, cal, name string, ti *timeIndex) error {
 	}
 	if ti.from != never {
 		val := binary.BigEndian.AppendUint64(nil, biased(ti.from))
+		if ti.from != always {
+			val = binary.BigEndian.AppendUint64(val, biased(ti.horizon))
+		}
 		if err := a.w.Set(memberKey(tagOpenEnded, owner, cal, name), val, nil); err != nil {
 			return err
 		}
 	}
 	return a.set(recKey, encodeTimeIndexRecord(ti))
+}
+
+// decodeOpenEnded reads an 'e' value: from, and the horizon if the object
+// was cut at one (cut false: it is evaluated for every query).
+func decodeOpenEnded(val []byte) (from, horizon int64, cut bool, err error) {
+	switch len(val) {
+	case 16:
+		horizon, cut = unbiased(binary.BigEndian.Uint64(val[8:])), true
+	case 8:
+	default:
+		return 0, 0, false, errCorrupt
+	}
+	return unbiased(binary.BigEndian.Uint64(val)), horizon, cut, nil
+}
+
+// advanceHorizon applies an IndexHorizonAdvanced: it re-indexes up to
+// Through every object cut at an earlier horizon, and makes Through the
+// horizon in effect for the puts that follow. It reads the 'e' and 'd'
+// tables from the DB, so it must be the first record of its unit (see
+// Store.applyDecoded). A Through at or before the horizon in effect (two
+// nodes, two clocks) changes nothing but the stream's revision.
+func (a *applier) advanceHorizon(r eventlog.Record, e *domain.IndexHorizonAdvanced) error {
+	if r.Stream != domain.IndexHorizonStream {
+		return fmt.Errorf("%s in stream %s", r.Type, r.Stream)
+	}
+	var want eventlog.Revision
+	if a.horizonFound {
+		want = a.horizon.Revision + 1
+	}
+	if r.Revision != want {
+		return fmt.Errorf("revision %d of %s, want %d", r.Revision, r.Stream, want)
+	}
+	a.horizon.Revision, a.horizonFound = r.Revision, true
+	// The index keeps horizons in whole seconds.
+	if through := time.Unix(e.Through.Unix(), 0).UTC(); through.After(a.horizon.Through) {
+		if err := a.reindexOpenEnded(through); err != nil {
+			return err
+		}
+		a.horizon.Through = through
+	}
+	return a.set(horizonKey, encodeIndexHorizon(a.horizon))
+}
+
+// reindexOpenEnded indexes up to through every object whose 'e' entry holds
+// an earlier horizon, in key order.
+func (a *applier) reindexOpenEnded(through time.Time) error {
+	prefix := []byte{tagOpenEnded}
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok && err == nil; ok = it.Next() {
+		err = a.reindexIfBehind(it, through)
+	}
+	return errors.Join(err, it.Close())
+}
+
+func (a *applier) reindexIfBehind(it *pebble.Iterator, through time.Time) error {
+	val, err := it.ValueAndErr()
+	if err != nil {
+		return err
+	}
+	_, horizon, cut, err := decodeOpenEnded(val)
+	if err != nil || !cut || horizon >= through.Unix() {
+		return err
+	}
+	owner, rest, ok1 := strings.Cut(string(it.Key()[1:]), string(rune(sep)))
+	cal, name, ok2 := strings.Cut(rest, string(rune(sep)))
+	if !ok1 || !ok2 {
+		return errCorrupt
+	}
+	var data string
+	found, err := get(a.db, memberKey(tagData, owner, cal, name), func(v []byte) error {
+		data = string(v)
+		return nil
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("the index names %s/%s/%s, which has no data: %w", owner, cal, name, errCorrupt)
+	}
+	if err != nil {
+		return err
+	}
+	ti := indexObject(data, through)
+	return a.writeTimeIndex(owner, cal, name, &ti)
 }
 
 func encodeTimeIndexRecord(ti *timeIndex) []byte {
@@ -337,6 +456,16 @@ func decodeTimeIndexRecord(v []byte) (level int, hasFrom bool, buckets []int64, 
 		buckets = append(buckets, prev)
 	}
 	return int(v[0]), hasFrom, buckets, d.done()
+}
+
+// IndexHorizon is the horizon the log last advanced the index to; found is
+// false while it never did.
+func (v *View) IndexHorizon() (h IndexHorizon, found bool, err error) {
+	found, err = get(v.snap, horizonKey, func(val []byte) (err error) {
+		h, err = decodeIndexHorizon(val)
+		return err
+	})
+	return h, found, err
 }
 
 // ObjectsOverlapping calls fn, in name order, for every live object of the
@@ -393,13 +522,11 @@ func (v *View) timeCandidates(owner, cal string, tr domain.TimeRange, fn func(na
 	}
 	openPrefix := calPrefix(tagOpenEnded, owner, cal)
 	err := v.scan(openPrefix, func(key, val []byte) error {
-		if len(val) != 8 {
-			return errCorrupt
+		from, _, _, err := decodeOpenEnded(val)
+		if err == nil && from <= end {
+			err = fn(string(key[len(openPrefix):]), nil)
 		}
-		if unbiased(binary.BigEndian.Uint64(val)) <= end {
-			return fn(string(key[len(openPrefix):]), nil)
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return err

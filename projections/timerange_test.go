@@ -178,7 +178,10 @@ func putComp(name, uid, component, data string) *domain.ObjectPut {
 // TestTimeRangeIndexMatchesBruteForce: on random calendars that were
 // written, rewritten and partly deleted, the objects the index offers and
 // MatchObject accepts are exactly those MatchObject accepts among all
-// objects, and the indexed free-busy equals the brute-force one.
+// objects, and the indexed free-busy equals the brute-force one. Now and
+// then, amid a calendar's puts, the index horizon advances (from two years
+// past the puts towards five), so that queries meet objects indexed up to
+// their own horizon, re-indexed up to a later one, and put after it.
 func TestTimeRangeIndexMatchesBruteForce(t *testing.T) {
 	cases := 300
 	if testing.Short() {
@@ -197,6 +200,9 @@ func TestTimeRangeIndexMatchesBruteForce(t *testing.T) {
 		recs := []eventlog.Record{h.cal("alice", cal, &domain.CalendarCreated{Owner: "alice", Name: cal})}
 		n := 5 + r.IntN(30)
 		for i := range n {
+			if c%10 == 3 && i == n/2 {
+				recs = append(recs, advance(h, epoch.AddDate(2, 0, c*3*365/cases)))
+			}
 			uid := fmt.Sprintf("u%d", r.IntN(n)) // names repeat: replacements
 			comp, data := g.object(uid)
 			recs = append(recs, h.cal("alice", cal, putComp(uid+".ics", uid, comp, data)))

@@ -159,6 +159,9 @@ type auditEntry struct {
 	MovedTo       string            `json:"movedTo,omitempty"`
 	MovedFrom     string            `json:"movedFrom,omitempty"`
 	CopiedFrom    string            `json:"copiedFrom,omitempty"`
+	// Through is where an IndexHorizonAdvanced moved the time-range index's
+	// horizon.
+	Through *time.Time `json:"through,omitempty"`
 	// Undecodable is set when the payload did not decode (a type this
 	// version does not know): the metadata is still worth showing.
 	Undecodable string `json:"undecodable,omitempty"`
@@ -285,6 +288,8 @@ func entryOf(r *eventlog.Record) auditEntry {
 		}
 	case *domain.ObjectDeleted:
 		e.Object, e.MovedTo = ev.Name, ev.MovedTo
+	case *domain.IndexHorizonAdvanced:
+		e.Through = &ev.Through
 	}
 	return e
 }
@@ -448,6 +453,8 @@ var auditColumns = []string{"TIME", "ACTOR", "ON BEHALF OF", "EVENT", "CALENDAR/
 
 const auditClientWidth = 32
 
+const auditTimeFormat = "2006-01-02 15:04:05Z"
+
 func newAuditTable(w io.Writer) *auditTable {
 	t := &auditTable{w: w, widths: []int{20, 12, 12, len(domain.TypeCalendarPropertiesChanged), 48, auditClientWidth, 0}}
 	t.line(auditColumns)
@@ -469,12 +476,14 @@ func (t *auditTable) row(e *auditEntry) error {
 		what += " ← moved from " + e.MovedFrom
 	case e.CopiedFrom != "":
 		what += " ← copied from " + e.CopiedFrom
+	case e.Through != nil:
+		what += " → through " + e.Through.UTC().Format(auditTimeFormat)
 	}
 	client := e.UserAgent
 	if utf8.RuneCountInString(client) > auditClientWidth {
 		client = string([]rune(client)[:auditClientWidth-1]) + "…"
 	}
-	return t.line([]string{e.Time.UTC().Format("2006-01-02 15:04:05Z"), dash(e.Principal), dash(e.OnBehalfOf),
+	return t.line([]string{e.Time.UTC().Format(auditTimeFormat), dash(e.Principal), dash(e.OnBehalfOf),
 		e.Type, what, dash(client), dash(e.RequestID)})
 }
 

@@ -23,7 +23,9 @@ const (
 // auditStory writes a log in which bob, alice's delegate, edits her
 // meeting from Thunderbird, she moves it to another calendar, puts a new
 // object under its old name and deletes it, then deletes the calendar the
-// meeting went to. Event i (1-based) is at genEpoch + i seconds.
+// meeting went to. Event i (1-based) is at genEpoch + i seconds. Last, the
+// server advances the index horizon, far enough ahead that a server started
+// on this log has none to advance: it audits the same log as offline.
 func auditStory(t *testing.T, data string) {
 	t.Helper()
 	log, err := pebblelog.Open(filepath.Join(data, logDir), pebblelog.Options{})
@@ -51,6 +53,7 @@ func auditStory(t *testing.T, data string) {
 		{domain.CalendarStream("alice", "work"), "alice", iosClient, &domain.ObjectDeleted{Name: "x.ics"}},
 		{domain.CalendarStream("alice", "home"), "alice", iosClient, &domain.CalendarDeleted{}},
 		{domain.CalendarStream("alice", "work"), "bob", tbClient, &domain.ObjectDeleted{Name: "y.ics"}},
+		{domain.IndexHorizonStream, eventlog.System, "kalends", &domain.IndexHorizonAdvanced{Through: storyHorizon}},
 	}
 	for i, s := range steps {
 		typ, schema, payload, err := domain.Encode(s.ev)
@@ -58,8 +61,11 @@ func auditStory(t *testing.T, data string) {
 			t.Fatal(err)
 		}
 		owner := "alice"
-		if s.stream == domain.PrincipalStream("bob") {
+		switch s.stream {
+		case domain.PrincipalStream("bob"):
 			owner = "bob"
+		case domain.IndexHorizonStream:
+			owner = ""
 		}
 		meta := eventlog.Metadata{Principal: s.actor, OnBehalfOf: owner, Time: genEpoch.Add(time.Duration(i+1) * time.Second),
 			RequestID: "req-" + string(rune('a'+i)), UserAgent: s.client}
@@ -68,6 +74,8 @@ func auditStory(t *testing.T, data string) {
 		}
 	}
 }
+
+var storyHorizon = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func auditPositions(t *testing.T, data string, args ...string) []eventlog.Position {
 	t.Helper()
@@ -90,7 +98,7 @@ var auditCases = []struct {
 	args []string
 	want []eventlog.Position
 }{
-	{nil, []eventlog.Position{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}},
+	{nil, []eventlog.Position{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}},
 	// The UID's object through its edit, its move (both halves) and its new
 	// calendar's deletion; not the other object later put under its name.
 	{[]string{"--uid", "u1"}, []eventlog.Position{5, 7, 8, 9, 12}},
@@ -155,6 +163,16 @@ func TestAuditOutput(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+
+	// The system's own event says what it did.
+	code, out, _ = kalends(t, "", "audit", "--data", data, "--json", "--type", "IndexHorizonAdvanced")
+	if err := json.Unmarshal([]byte(out), &e); code != 0 || err != nil || e.Through == nil || !e.Through.Equal(storyHorizon) || e.Principal != eventlog.System {
+		t.Fatalf("horizon entry: exit %d, %v: %s", code, err, out)
+	}
+	_, out, _ = kalends(t, "", "audit", "--data", data, "--type", "IndexHorizonAdvanced")
+	if want := "@system       -             IndexHorizonAdvanced       system:index-horizon → through 2100-01-01 00:00:00Z"; !strings.Contains(out, want) {
+		t.Errorf("table lacks %q:\n%s", want, out)
 	}
 
 	for _, bad := range [][]string{{"--calendar", "alice"}, {"--href", "/calendars/alice/x.ics"}, {"--since", "yesterday"}, {"extra"}} {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kalends/kalends/dav"
 	"github.com/kalends/kalends/dav/auth"
+	"github.com/kalends/kalends/eventlog"
 	"github.com/kalends/kalends/eventlog/pebblelog"
 	"github.com/kalends/kalends/projections"
 	"github.com/rs/zerolog"
@@ -125,4 +127,38 @@ func (p *projector) stop() error {
 	p.cancel()
 	<-p.done
 	return p.err
+}
+
+// indexHorizonCheck is how often a serving node asks whether the time-range
+// index's horizon is due to advance. It advances monthly
+// (domain.IndexHorizonStep), so an hourly check is never late by much, and
+// costs one key read when nothing is due.
+const indexHorizonCheck = time.Hour
+
+// keepIndexHorizon advances the time-range index's horizon when it is due:
+// at once, and then at every tick, until ctx is done or ticks is closed.
+// now is the clock, which reaches the projections only through the events
+// appended here. A failure is logged and retried at the next tick: until
+// then, only queries far ahead are slower.
+func (n *node) keepIndexHorizon(ctx context.Context, now func() time.Time, ticks <-chan time.Time) {
+	for {
+		meta := eventlog.Metadata{Principal: eventlog.System, Time: now().UTC(), UserAgent: "kalends"}
+		through, err := n.backend.AdvanceIndexHorizon(ctx, meta)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			n.logger.Error().Err(err).Msg("could not advance the time-range index horizon")
+		case !through.IsZero():
+			n.logger.Info().Time("through", through).Msg("time-range index horizon advanced")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-ticks:
+			if !ok {
+				return
+			}
+		}
+	}
 }

@@ -70,6 +70,22 @@ func serve(ctx context.Context, cfg *config, logger zerolog.Logger) (err error) 
 		return err
 	}
 
+	// The horizon is advanced beside serving, since the first advance on a
+	// store of many open-ended series re-indexes them all. It must stop
+	// before the deferred close of the store.
+	hctx, stopHorizon := context.WithCancel(ctx)
+	horizonDone := make(chan struct{})
+	ticker := time.NewTicker(indexHorizonCheck)
+	go func() {
+		defer close(horizonDone)
+		n.keepIndexHorizon(hctx, time.Now, ticker.C)
+	}()
+	defer func() {
+		stopHorizon()
+		ticker.Stop()
+		<-horizonDone
+	}()
+
 	addr := cfg.listenAddr()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

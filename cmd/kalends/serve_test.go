@@ -103,6 +103,8 @@ func TestServeWithUsersAddedWhileRunning(t *testing.T) {
 	if hint := logs.wait(t, "no users yet: add one with `kalends user add --data "+dir+" NAME` (the server can keep running)"); hint["level"] != "warn" {
 		t.Errorf("first-start hint at level %v", hint["level"])
 	}
+	// The first start indexes open-ended recurrences two years ahead of now.
+	logs.wait(t, "time-range index horizon advanced")
 
 	if code, _, errOut := kalends(t, "s3cret\n", "user", "add", "alice", "--data", dir, "--password-stdin"); code != 0 {
 		t.Fatalf("user add while serving: exit %d: %s", code, errOut)
