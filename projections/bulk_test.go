@@ -106,6 +106,8 @@ func contains(names []string, name string) bool {
 // compaction) and one into an ordinary store (overlay, batches) both equal
 // applying the same history in batches of 500.
 func TestBulkRebuildMatchesApply(t *testing.T) {
+	defer func(n int) { rebuildBatchRecords = n }(rebuildBatchRecords)
+	rebuildBatchRecords = 1024
 	recs := churn(t, rebuildBatchRecords)
 	rebuildsMatch(t, recs, appliedInBatches(t, recs, 500))
 }

@@ -13,11 +13,11 @@ import (
 // calendar records rewritten at flush, decoder workers started), and a
 // rebuild has no reader waiting for the checkpoint to move. They stay well
 // under the memtable (64 MB) so that a batch never becomes a flushable
-// ingest of its own.
-const (
-	rebuildBatchRecords = 8192
-	rebuildBatchBytes   = 16 << 20
-)
+// ingest of its own. (A variable so that tests can cross batch
+// boundaries with fewer records.)
+var rebuildBatchRecords = 8192
+
+const rebuildBatchBytes = 16 << 20
 
 // errRebuildDone stops ReadAll once upTo is reached.
 var errRebuildDone = errors.New("rebuild reached its end")
@@ -38,7 +38,7 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 	}
 	if from == 0 {
 		store.beginBulk()
-		defer store.endBulk()
+		defer store.endBulk() // again on the error paths, which already have their error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -98,6 +98,9 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 			return err
 		}
 	}
+	if err := store.endBulk(); err != nil {
+		return err
+	}
 	if err := <-readErr; err != nil {
 		return fmt.Errorf("projections: rebuild: read the log after %d: %w", store.Checkpoint(), err)
 	}
@@ -132,10 +135,13 @@ func (s *Store) beginBulk() {
 	s.bulk = newOverlay(true)
 }
 
-func (s *Store) endBulk() {
+// endBulk waits for the last bulk run's ingestion, and drops the overlay.
+func (s *Store) endBulk() error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
+	err := s.awaitIngest()
 	s.bulk = nil
+	return err
 }
 
 // compactAll flushes a bulk store and compacts it once, so that it is served

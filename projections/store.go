@@ -68,6 +68,12 @@ type Store struct {
 	dir       string
 	fs        vfs.FS
 	runOpts   sstable.WriterOptions
+	// applied is the position of the last record handed to a commit: the
+	// checkpoint, or ahead of it while a bulk run is being ingested.
+	// ingesting receives that ingest's outcome. Both guarded by applyMu.
+	applied   eventlog.Position
+	ingesting chan error
+
 	// bulk is the complete overlay a rebuild into an empty store keeps
 	// across its batches (see overlay); nil otherwise. Guarded by applyMu.
 	bulk *overlay
@@ -97,6 +103,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("projections: open %s: %w", dir, err)
 	}
+	s.applied = s.cp
 	s.log.Debug().Uint64("checkpoint", uint64(s.cp)).Msg("projections opened")
 	return s, nil
 }
@@ -179,6 +186,7 @@ func (s *Store) load() (eventlog.Position, error) {
 func (s *Store) Close() error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
+	ingestErr := s.awaitIngest()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -190,10 +198,10 @@ func (s *Store) Close() error {
 	if s.bulkStore {
 		// Without a WAL, what is still in the memtable lives nowhere else.
 		if err := s.db.Flush(); err != nil {
-			return errors.Join(err, s.db.Close())
+			return errors.Join(ingestErr, err, s.db.Close())
 		}
 	}
-	return s.db.Close()
+	return errors.Join(ingestErr, s.db.Close())
 }
 
 // Run feeds the projections from log, starting after the stored checkpoint,
@@ -298,10 +306,18 @@ func (s *Store) applyDecoded(dec *decoder) error {
 // in a bulk store's rebuild.
 func (s *Store) applyUnit(dec *decoder, lo, hi int) error {
 	s.mu.RLock()
-	cp, closed := s.cp, s.closed
+	closed := s.closed
 	s.mu.RUnlock()
 	if closed {
 		return ErrClosed
+	}
+	cp := s.applied
+	horizon := dec.records[lo].Type == domain.TypeIndexHorizonAdvanced
+	if horizon {
+		// Applying it reads the DB, which must hold every run before it.
+		if err := s.awaitIngest(); err != nil {
+			return err
+		}
 	}
 	ov := s.bulk
 	if ov == nil {
@@ -345,22 +361,67 @@ func (s *Store) applyUnit(dec *decoder, lo, hi int) error {
 	if err := a.flush(cp); err != nil {
 		return fmt.Errorf("projections: apply: %w", err)
 	}
+	records := dec.records[lo:hi]
+	if run {
+		// The run is sorted, written and ingested while the next unit is
+		// applied: nothing a bulk rebuild applies reads the DB (the overlay
+		// is complete), and nothing reads a bulk store while it fills.
+		if err := s.awaitIngest(); err != nil {
+			return err
+		}
+		done := make(chan error, 1)
+		s.ingesting = done
+		go func() { done <- s.ingestRun(w.(*sortedRun), cp, records) }()
+		s.applied, committed = cp, true
+		if horizon {
+			return s.awaitIngest()
+		}
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if run {
-		err = w.(*sortedRun).ingest(context.Background(), s.db, s.fs, s.fs.PathJoin(s.dir, "rebuild-run.sst"), s.runOpts)
-	} else {
-		err = w.(batchWrites).Commit(pebble.NoSync)
-	}
-	if err != nil {
+	if err := w.(batchWrites).Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("projections: commit: %w", err)
 	}
+	s.applied, committed = cp, true
+	s.publishLocked(cp, records)
+	return nil
+}
+
+// publishLocked makes cp the checkpoint once records are in the DB, and
+// wakes WaitFor. s.mu must be held.
+func (s *Store) publishLocked(cp eventlog.Position, records []eventlog.Record) {
 	s.cp = cp
-	committed = true
-	s.principals.invalidateIfPrincipals(dec.records[lo:hi])
+	s.principals.invalidateIfPrincipals(records)
 	close(s.moved)
 	s.moved = make(chan struct{})
+}
+
+// ingestRun ingests a bulk run of records, up to cp, and publishes it.
+func (s *Store) ingestRun(run *sortedRun, cp eventlog.Position, records []eventlog.Record) error {
+	if err := run.ingest(context.Background(), s.db, s.fs, s.fs.PathJoin(s.dir, "rebuild-run.sst"), s.runOpts); err != nil {
+		return fmt.Errorf("projections: commit: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.publishLocked(cp, records)
 	return nil
+}
+
+// awaitIngest waits for the bulk run being ingested, if any. A failed one
+// leaves the overlay and applied ahead of the DB, so both are reset. The
+// caller holds applyMu.
+func (s *Store) awaitIngest() error {
+	if s.ingesting == nil {
+		return nil
+	}
+	err := <-s.ingesting
+	s.ingesting = nil
+	if err != nil {
+		s.bulk = nil
+		s.applied = s.Checkpoint()
+	}
+	return err
 }
 
 // Checkpoint is the position of the last applied record.
