@@ -2,7 +2,6 @@ package domain
 
 import (
 	"bytes"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -46,8 +45,9 @@ func expanded(obj *Object, tr TimeRange, floating *time.Location, lim ExpandLimi
 
 // expandInstance is the component of one instance, standing alone.
 func expandInstance(in Instance) *ical.Component {
-	c := &ical.Component{Name: in.Component.Name, Props: ical.Props{}, Children: in.Component.Children}
-	for name, props := range in.Component.Props {
+	src := in.Component.Props
+	c := &ical.Component{Name: in.Component.Name, Props: make(ical.Props, len(src)+1), Children: in.Component.Children}
+	for name, props := range src {
 		switch name {
 		case ical.PropRecurrenceRule, ical.PropRecurrenceDates, ical.PropExceptionDates, "EXRULE",
 			ical.PropRecurrenceID, ical.PropDateTimeStart, ical.PropDateTimeEnd, ical.PropDue:
@@ -55,24 +55,25 @@ func expandInstance(in Instance) *ical.Component {
 			c.Props[name] = props
 		}
 	}
-	has := func(name string) bool { return in.Component.Props.Get(name) != nil }
+	times := make([]ical.Prop, 0, 4) // one allocation for all of them
 	setTime := func(name string, t time.Time) {
-		p := ical.NewProp(name)
+		p := ical.Prop{Name: name}
 		if in.Date {
-			p.Params.Set(ical.ParamValue, string(ical.ValueDate))
+			p.Params = ical.Params{ical.ParamValue: {string(ical.ValueDate)}}
 			p.Value = t.Format("20060102")
 		} else {
 			p.Value = t.UTC().Format("20060102T150405Z")
 		}
-		c.Props.Set(p)
+		times = append(times, p)
+		c.Props[name] = times[len(times)-1 : len(times) : len(times)]
 	}
-	if has(ical.PropDateTimeStart) {
+	if src.Get(ical.PropDateTimeStart) != nil {
 		setTime(ical.PropDateTimeStart, in.Start)
 	}
-	if has(ical.PropDateTimeEnd) {
+	if src.Get(ical.PropDateTimeEnd) != nil {
 		setTime(ical.PropDateTimeEnd, in.End)
 	}
-	if has(ical.PropDue) {
+	if src.Get(ical.PropDue) != nil {
 		setTime(ical.PropDue, in.End)
 	}
 	if !in.RecurrenceID.IsZero() {
@@ -81,46 +82,80 @@ func expandInstance(in Instance) *ical.Component {
 	return c
 }
 
-// writeComponent serialises a component as RFC 5545 §3.1 content lines.
+// writeComponent serialises a component as RFC 5545 §3.1 content lines,
+// properties and parameters in name order.
 func writeComponent(b *bytes.Buffer, c *ical.Component) {
-	writeLine(b, "BEGIN:"+c.Name)
-	for _, name := range slices.Sorted(maps.Keys(c.Props)) {
-		for _, p := range c.Props[name] {
-			var line strings.Builder
-			line.WriteString(p.Name)
-			for _, pn := range slices.Sorted(maps.Keys(p.Params)) {
-				line.WriteString(";" + pn + "=")
-				for i, v := range p.Params[pn] {
-					if i > 0 {
-						line.WriteByte(',')
-					}
-					if strings.ContainsAny(v, ";:,") {
-						v = `"` + v + `"`
-					}
-					line.WriteString(v)
-				}
-			}
-			line.WriteString(":" + p.Value)
-			writeLine(b, line.String())
+	w := contentWriter{out: b, line: make([]byte, 0, 256), names: make([]string, 0, 32)}
+	w.component(c)
+}
+
+// contentWriter keeps the buffers that writing a component's lines needs,
+// so that expanding hundreds of instances allocates for the output alone.
+type contentWriter struct {
+	out   *bytes.Buffer
+	line  []byte
+	names []string
+}
+
+func (w *contentWriter) component(c *ical.Component) {
+	w.line = append(append(w.line[:0], "BEGIN:"...), c.Name...)
+	w.endLine()
+	w.names = w.names[:0]
+	for name := range c.Props {
+		w.names = append(w.names, name)
+	}
+	slices.Sort(w.names)
+	// Children reuse names, so the properties are written first.
+	for _, name := range w.names {
+		for i := range c.Props[name] {
+			w.prop(&c.Props[name][i])
 		}
 	}
 	for _, ch := range c.Children {
-		writeComponent(b, ch)
+		w.component(ch)
 	}
-	writeLine(b, "END:"+c.Name)
+	w.line = append(append(w.line[:0], "END:"...), c.Name...)
+	w.endLine()
 }
 
-// writeLine folds at 75 octets without splitting a UTF-8 sequence (§3.1).
-func writeLine(b *bytes.Buffer, s string) {
-	limit := 75
+func (w *contentWriter) prop(p *ical.Prop) {
+	w.line = append(w.line[:0], p.Name...)
+	var buf [8]string
+	params := buf[:0]
+	for pn := range p.Params {
+		params = append(params, pn)
+	}
+	slices.Sort(params)
+	for _, pn := range params {
+		w.line = append(append(append(w.line, ';'), pn...), '=')
+		for i, v := range p.Params[pn] {
+			if i > 0 {
+				w.line = append(w.line, ',')
+			}
+			if strings.ContainsAny(v, ";:,") {
+				w.line = append(append(append(w.line, '"'), v...), '"')
+			} else {
+				w.line = append(w.line, v...)
+			}
+		}
+	}
+	w.line = append(append(w.line, ':'), p.Value...)
+	w.endLine()
+}
+
+// endLine writes the line, folded at 75 octets without splitting a UTF-8
+// sequence (§3.1).
+func (w *contentWriter) endLine() {
+	s, limit := w.line, 75
 	for len(s) > limit {
 		cut := limit
 		for cut > 0 && s[cut]&0xC0 == 0x80 {
 			cut--
 		}
-		b.WriteString(s[:cut] + "\r\n ")
-		s = s[cut:]
-		limit = 74
+		w.out.Write(s[:cut])
+		w.out.WriteString("\r\n ")
+		s, limit = s[cut:], 74
 	}
-	b.WriteString(s + "\r\n")
+	w.out.Write(s)
+	w.out.WriteString("\r\n")
 }

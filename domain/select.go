@@ -74,6 +74,7 @@ func SelectCalendarData(data []byte, parse func() (*Object, error), sel DataSele
 		cal = selectComponent(cal, *sel.Comp)
 	}
 	var b bytes.Buffer
+	b.Grow(len(data) + len(data)/4)
 	writeComponent(&b, cal)
 	return b.Bytes(), nil
 }

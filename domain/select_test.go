@@ -83,3 +83,36 @@ func TestLimitFreeBusySet(t *testing.T) {
 func parser(data string) func() (*Object, error) {
 	return func() (*Object, error) { return ParseObject([]byte(data)) }
 }
+
+// BenchmarkExpandMeeting is a calendar-query's expanded calendar-data of
+// the commonest object: one meeting in a zone, with an alarm and attendees.
+func BenchmarkExpandMeeting(b *testing.B) {
+	o := object(b, `BEGIN:VTIMEZONE
+TZID:Europe/Berlin
+BEGIN:STANDARD
+DTSTART:19701025T030000
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:19700329T020000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+END:VTIMEZONE`, vevent("DTSTART;TZID=Europe/Berlin:20260302T093000", "DTEND;TZID=Europe/Berlin:20260302T103000",
+		"SUMMARY:Design review", "LOCATION:Room 4.12\\, Building C",
+		"DESCRIPTION:Agenda: status of the milestones\\, open questions from the last review\\, next steps.",
+		"ORGANIZER;CN=Alice Example:mailto:alice@example.com",
+		"ATTENDEE;CN=Bob Example;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:bob@example.com",
+		"STATUS:CONFIRMED", "BEGIN:VALARM", "ACTION:DISPLAY", "DESCRIPTION:Reminder", "TRIGGER:-PT15M", "END:VALARM"))
+	week := &TimeRange{Start: utc("20260302T000000Z"), End: utc("20260309T000000Z")}
+	parse := func() (*Object, error) { return o, nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := SelectCalendarData(nil, parse, DataSelection{Expand: week}, time.UTC, ExpandLimits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
