@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkQuery sends the query phases' requests to an in-process server
+// holding KALENDS_BENCH_OBJECTS (default 10,000) objects of the realistic
+// mix, for CPU profiles and allocation counts with go test -bench. Each
+// iteration queries the next of 32 fixed random windows; answers are not
+// checked here (the bench command checks them). Figures to quote come from
+// `go run ./bench`, whose server is a process of its own.
+func BenchmarkQuery(b *testing.B) {
+	n := 10_000
+	if v, err := strconv.Atoi(os.Getenv("KALENDS_BENCH_OBJECTS")); err == nil && v > 0 {
+		n = v
+	}
+	srv, err := startInProcess(b.TempDir(), "bench", "pw")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := srv.stop(); err != nil {
+			b.Error(err)
+		}
+	}()
+	c := newClient(srv.url, srv.user, srv.pass, "/calendars/bench/q/", 8)
+	if _, _, _, _, err := c.do("MKCALENDAR", c.calendar, nil, []byte(mkcalendarBody)); err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				if _, err := c.put(c.href("bq", i), realistic("bq", 1, i).data); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	var weeks, months [32]time.Time
+	for i := range weeks {
+		weeks[i] = mixStart.AddDate(0, 0, r.IntN(mixDays-7))
+		months[i] = time.Date(mixStart.Year(), mixStart.Month()+time.Month(1+r.IntN(46)), 1, 0, 0, 0, 0, time.UTC)
+	}
+	for _, k := range []struct {
+		name           string
+		month, expand  bool
+		freeBusy, etag bool
+	}{
+		{name: "week+data"}, {name: "month+data", month: true},
+		{name: "week+expand", expand: true}, {name: "month+expand", month: true, expand: true},
+		{name: "week+etag", etag: true}, {name: "freebusy-month", month: true, freeBusy: true},
+	} {
+		b.Run(k.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				s, e := weeks[i%len(weeks)], weeks[i%len(weeks)].AddDate(0, 0, 7)
+				if k.month {
+					s, e = months[i%len(months)], months[i%len(months)].AddDate(0, 1, 0)
+				}
+				i++
+				body := queryBody(s, e, k.expand)
+				switch {
+				case k.freeBusy:
+					body = freeBusyBody(s, e)
+				case k.etag:
+					body = etagQueryBody(s, e)
+				}
+				if _, _, _, _, err := c.do("REPORT", c.calendar, xmlHdr, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func etagQueryBody(s, e time.Time) []byte {
+	return fmt.Appendf(nil, `<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop>
+<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="%s" end="%s"/>
+</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`, s.Format(utcForm), e.Format(utcForm))
+}
