@@ -292,7 +292,7 @@ func (s *server) historyPropfind(w http.ResponseWriter, r *http.Request, p histo
 		for _, n := range pr.names {
 			if hp := historyPropIndex[n]; hp != nil {
 				if v, ok := hp.get(res); ok {
-					found.props = append(found.props, propEntry{n.Space, n.Local, v})
+					found.props = append(found.props, propEntry{space: n.Space, local: n.Local, inner: v})
 					continue
 				}
 			}
@@ -317,7 +317,7 @@ func historyAllProps(res historyRes, namesOnly bool) []propstat {
 			if namesOnly {
 				v = ""
 			}
-			ps.props = append(ps.props, propEntry{hp.name.Space, hp.name.Local, v})
+			ps.props = append(ps.props, propEntry{space: hp.name.Space, local: hp.name.Local, inner: v})
 		}
 	}
 	return []propstat{ps}

@@ -32,10 +32,13 @@ type propstat struct {
 }
 
 // propEntry is a property to write: name and inner XML (empty for names
-// only, as in propname answers and failed properties).
+// only, as in propname answers and failed properties), or text to escape as
+// it is written. Calendar-data is text: escaped straight into the
+// response, a query's hundreds of kilobytes are not copied first.
 type propEntry struct {
 	space, local string
 	inner        string
+	text         string
 }
 
 func (m *multistatus) response(href string, stats []propstat) {
@@ -55,7 +58,11 @@ func (m *multistatus) propstatOnly(ps propstat) {
 	}
 	x.raw("<D:propstat><D:prop>")
 	for _, p := range ps.props {
-		x.element(p.space, p.local, p.inner)
+		if p.text != "" {
+			x.textElement(p.space, p.local, p.text)
+		} else {
+			x.element(p.space, p.local, p.inner)
+		}
 	}
 	x.raw("</D:prop><D:status>" + statusLine(ps.status) + "</D:status>")
 	if ps.errInner != "" {

@@ -233,7 +233,7 @@ func (s *server) propsFor(res *resource, names []xml.Name) []propstat {
 	missing := propstat{status: http.StatusNotFound}
 	for _, n := range names {
 		if v, ok := s.propValue(res, n); ok {
-			found.props = append(found.props, propEntry{n.Space, n.Local, v})
+			found.props = append(found.props, propEntry{space: n.Space, local: n.Local, inner: v})
 		} else {
 			missing.props = append(missing.props, propEntry{space: n.Space, local: n.Local})
 		}
@@ -248,7 +248,7 @@ func (s *server) allProps(res *resource, namesOnly bool, include []xml.Name) []p
 		if namesOnly {
 			v = ""
 		}
-		ps.props = append(ps.props, propEntry{n.Space, n.Local, v})
+		ps.props = append(ps.props, propEntry{space: n.Space, local: n.Local, inner: v})
 	}
 	for _, lp := range liveProps {
 		if !namesOnly && !lp.allprop && !containsName(include, lp.name) {

@@ -234,13 +234,10 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	// query that breaks a limit is refused with its precondition rather
 	// than cut off.
 	type hit struct {
-		obj      projections.Object
-		from, to int // its calendar-data in dataXML
+		obj  projections.Object
+		data string
 	}
 	var hits []hit
-	// The hits' calendar-data, escaped, end to end: one buffer rather than
-	// two strings per object.
-	var dataXML []byte
 	// Objects are read with their data when the answer or the evaluation
 	// needs it; a query for ETags alone reads the data only of candidates
 	// the index cannot decide.
@@ -268,15 +265,14 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 		if !ok {
 			return nil
 		}
-		h := hit{obj: o, from: len(dataXML)}
+		h := hit{obj: o}
 		if rr.wantData {
-			data, err := rr.calendarData(o)
-			if err != nil {
+			var err error
+			if h.data, err = rr.calendarData(o); err != nil {
 				return err
 			}
-			dataXML = appendEscaped(dataXML, data)
 		}
-		h.obj.Data, h.to = "", len(dataXML)
+		h.obj.Data = ""
 		hits = append(hits, h)
 		return nil
 	}
@@ -293,13 +289,12 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	}
 	ms := startMultistatus(w, "multistatus")
 	child := &resource{me: res.me, principal: res.principal, cal: res.cal}
-	allData := string(dataXML)
 	for _, h := range hits {
 		child.t = t.member(h.obj.Name)
 		child.obj = h.obj
 		stats := s.propsFor(child, rr.names)
 		if rr.wantData {
-			stats = withCalendarData(stats, allData[h.from:h.to], nil)
+			stats = withCalendarData(stats, h.data, nil)
 		}
 		ms.response(child.t.href(), stats)
 	}

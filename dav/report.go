@@ -131,14 +131,13 @@ func (s *server) objectProps(res *resource, rr *reportRequest) []propstat {
 		return stats
 	}
 	data, err := rr.calendarData(res.obj)
-	return withCalendarData(stats, escapeString(data), err)
+	return withCalendarData(stats, data, err)
 }
 
 // withCalendarData moves calendar-data out of the 404 propstat, where
-// propsFor put it, into the 200 one with its rendered value (dataXML, the
-// value escaped), or into a 403 one naming the precondition that stopped
-// it.
-func withCalendarData(stats []propstat, dataXML string, err error) []propstat {
+// propsFor put it, into the 200 one with its rendered value, or into a 403
+// one naming the precondition that stopped it.
+func withCalendarData(stats []propstat, data string, err error) []propstat {
 	for i, p := range stats[1].props {
 		if (xml.Name{Space: p.space, Local: p.local}) == calendarDataName {
 			stats[1].props = append(stats[1].props[:i], stats[1].props[i+1:]...)
@@ -146,7 +145,7 @@ func withCalendarData(stats []propstat, dataXML string, err error) []propstat {
 		}
 	}
 	if err == nil {
-		stats[0].props = append(stats[0].props, propEntry{nsCalDAV, "calendar-data", dataXML})
+		stats[0].props = append(stats[0].props, propEntry{space: nsCalDAV, local: "calendar-data", text: data})
 		return stats
 	}
 	failed := propstat{status: http.StatusForbidden, props: []propEntry{{space: nsCalDAV, local: "calendar-data"}}}

@@ -241,8 +241,8 @@ func (s *server) propfindTrash(w http.ResponseWriter, r *http.Request, owner, ca
 	}
 	m := startMultistatus(w, "multistatus")
 	self := propstat{status: http.StatusOK, props: []propEntry{
-		{nsDAV, "resourcetype", "<D:collection/>"},
-		{nsDAV, "displayname", "Trash"},
+		{space: nsDAV, local: "resourcetype", inner: "<D:collection/>"},
+		{space: nsDAV, local: "displayname", inner: "Trash"},
 	}}
 	if cal != "" {
 		self.props[1].inner = escapeString(cal)
@@ -261,7 +261,9 @@ func (s *server) propfindTrash(w http.ResponseWriter, r *http.Request, owner, ca
 }
 
 func trashProps(e TrashEntry) propstat {
-	text := func(space, local, v string) propEntry { return propEntry{space, local, escapeString(v)} }
+	text := func(space, local, v string) propEntry {
+		return propEntry{space: space, local: local, inner: escapeString(v)}
+	}
 	props := []propEntry{
 		text(nsDAV, "getlastmodified", e.Deleted.UTC().Format(http.TimeFormat)),
 		text(nsKalends, "deleted-by", e.DeletedBy),
@@ -278,14 +280,14 @@ func trashProps(e TrashEntry) propstat {
 			name = e.DisplayName
 		}
 		return propstat{status: http.StatusOK, props: append(props,
-			propEntry{nsDAV, "resourcetype", "<D:collection/>"},
-			propEntry{nsDAV, "displayname", name},
+			propEntry{space: nsDAV, local: "resourcetype", inner: "<D:collection/>"},
+			propEntry{space: nsDAV, local: "displayname", inner: name},
 			text(nsKalends, "original-href", calendarHref(e.Owner, e.Calendar)),
 			text(nsKalends, "object-count", strconv.Itoa(e.Objects)),
 		)}
 	}
 	props = append(props,
-		propEntry{nsDAV, "resourcetype", ""},
+		propEntry{space: nsDAV, local: "resourcetype"},
 		text(nsDAV, "displayname", e.Object),
 		text(nsDAV, "getetag", e.ETag),
 		text(nsDAV, "getcontenttype", objectContentType(e.Component)),
@@ -293,7 +295,7 @@ func trashProps(e TrashEntry) propstat {
 		text(nsKalends, "uid", e.UID),
 	)
 	if e.WithCalendar {
-		props = append(props, propEntry{nsKalends, "deleted-with-calendar", ""})
+		props = append(props, propEntry{space: nsKalends, local: "deleted-with-calendar"})
 	}
 	return propstat{status: http.StatusOK, props: props}
 }

@@ -275,20 +275,10 @@ func escapeString(s string) string {
 	if at, _, _ := nextEscape(s, 0); at == len(s) {
 		return s
 	}
-	return string(appendEscaped(make([]byte, 0, len(s)+len(s)/16+16), s))
-}
-
-// appendEscaped appends s escaped as XML text to dst.
-func appendEscaped(dst []byte, s string) []byte {
-	for i := 0; ; {
-		at, esc, width := nextEscape(s, i)
-		dst = append(dst, s[i:at]...)
-		if at == len(s) {
-			return dst
-		}
-		dst = append(dst, esc...)
-		i = at + width
-	}
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/16 + 16)
+	writeEscaped(&b, s)
+	return b.String()
 }
 
 func writeEscaped(w io.StringWriter, s string) {
