@@ -53,6 +53,7 @@ type Store struct {
 
 	principals principalCache
 	parsed     parsedCache
+	members    memberCache
 }
 
 // Open opens (or creates) the projection store in dir. A store written by an
@@ -265,15 +266,16 @@ func (s *Store) WaitFor(ctx context.Context, pos eventlog.Position) error {
 func (s *Store) View() *View {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return &View{snap: s.db.NewSnapshot(), cp: s.cp, parsed: &s.parsed}
+	return &View{snap: s.db.NewSnapshot(), cp: s.cp, parsed: &s.parsed, members: &s.members}
 }
 
 // View is a consistent snapshot of every projection. It is safe for
 // concurrent use.
 type View struct {
-	snap   *pebble.Snapshot
-	cp     eventlog.Position
-	parsed *parsedCache // the store's; nil for views that keep none
+	snap    *pebble.Snapshot
+	cp      eventlog.Position
+	parsed  *parsedCache // the store's; nil for views that keep none
+	members *memberCache // likewise
 
 	errMu sync.Mutex
 	err   error

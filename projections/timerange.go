@@ -383,12 +383,25 @@ func (v *View) ObjectsOverlapping(owner, cal string, tr domain.TimeRange, withDa
 		return boolOrder(b.proven) - boolOrder(a.proven)
 	})
 	cands = slices.CompactFunc(cands, func(a, b candidate) bool { return a.name == b.name })
+	names := make([]string, len(cands))
+	for i, c := range cands {
+		names[i] = c.name
+	}
+	cached, err := v.cachedMeta(owner, cal, names)
+	if err != nil {
+		return err
+	}
 	r, err := v.newObjectReader(owner, cal, withData)
 	if err != nil {
 		return err
 	}
-	for _, c := range cands {
-		o, err := r.read(c.name)
+	for i, c := range cands {
+		var o Object
+		if cached != nil && cached[i].Name != "" {
+			o, err = r.withData(cached[i])
+		} else {
+			o, err = r.read(c.name)
+		}
 		if err == nil {
 			err = fn(Candidate{Object: o, EventInRange: c.proven})
 		}
@@ -443,11 +456,20 @@ func (r *objectReader) read(name string) (Object, error) {
 		return Object{}, err
 	}
 	o, err := decodeObjectMeta(name, val)
-	if err != nil || r.data == nil {
+	if err != nil {
 		return o, err
 	}
-	if val, err = seekExact(r.data, r.dataPrefix, name); err != nil {
-		return o, fmt.Errorf("projections: object %s/%s/%s has no data: %w", r.owner, r.cal, name, err)
+	return r.withData(o)
+}
+
+// withData adds o's data if the reader reads data.
+func (r *objectReader) withData(o Object) (Object, error) {
+	if r.data == nil {
+		return o, nil
+	}
+	val, err := seekExact(r.data, r.dataPrefix, o.Name)
+	if err != nil {
+		return o, fmt.Errorf("projections: object %s/%s/%s has no data: %w", r.owner, r.cal, o.Name, err)
 	}
 	o.Data = string(val)
 	return o, nil

@@ -1,0 +1,73 @@
+package projections
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/kalends/kalends/domain"
+	"github.com/kalends/kalends/eventlog"
+)
+
+// TestMemberCacheAgreesWithPebble: whatever a calendar went through
+// (objects put, replaced, deleted, the calendar deleted and re-created) and
+// however old the view, ObjectsOverlapping, which takes metadata from the
+// member cache, hands out exactly the objects Pebble holds for that view.
+func TestMemberCacheAgreesWithPebble(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 5))
+	g := genCalendar{r: r}
+	s := newStore(t)
+	h := newHistory(t)
+	cals := []string{"a", "b"}
+	for _, cal := range cals {
+		apply(t, s, h.cal("alice", cal, &domain.CalendarCreated{Owner: "alice", Name: cal}))
+	}
+	var views []*View
+	for step := range 150 {
+		cal := cals[r.IntN(len(cals))]
+		var recs []eventlog.Record
+		switch k := r.IntN(40); {
+		case k == 0:
+			recs = append(recs, h.cal("alice", cal, &domain.CalendarDeleted{}),
+				h.cal("alice", cal, &domain.CalendarCreated{Owner: "alice", Name: cal}))
+		case k < 8:
+			var live []string
+			if err := view(t, s).Objects("alice", cal, false, func(o Object) error { live = append(live, o.Name); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if len(live) == 0 {
+				continue
+			}
+			recs = append(recs, h.cal("alice", cal, &domain.ObjectDeleted{Name: live[r.IntN(len(live))]}))
+		default:
+			for range 1 + r.IntN(4) {
+				uid := fmt.Sprintf("u%d", r.IntN(12))
+				comp, data := g.object(uid)
+				recs = append(recs, h.cal("alice", cal, putComp(uid+".ics", uid, comp, data)))
+			}
+		}
+		apply(t, s, recs...)
+		views = append(views, view(t, s))
+		for range 3 {
+			v := views[r.IntN(len(views))]
+			cal := cals[r.IntN(len(cals))]
+			var want, got []Object
+			if err := v.Objects("alice", cal, true, func(o Object) error { want = append(want, o); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if err := v.ObjectsOverlapping("alice", cal, domain.TimeRange{}, true, func(c Candidate) error {
+				got = append(got, c.Object)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("step %d, calendar %s, view at %d: candidates\n%v\nPebble\n%v", step, cal, v.Checkpoint(), got, want)
+			}
+		}
+	}
+}
