@@ -53,6 +53,7 @@ type Store struct {
 
 	principals principalCache
 	parsed     parsedCache
+	data       dataCache
 	members    memberCache
 }
 
@@ -266,7 +267,7 @@ func (s *Store) WaitFor(ctx context.Context, pos eventlog.Position) error {
 func (s *Store) View() *View {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return &View{snap: s.db.NewSnapshot(), cp: s.cp, parsed: &s.parsed, members: &s.members}
+	return &View{snap: s.db.NewSnapshot(), cp: s.cp, parsed: &s.parsed, data: &s.data, members: &s.members}
 }
 
 // View is a consistent snapshot of every projection. It is safe for
@@ -275,6 +276,7 @@ type View struct {
 	snap    *pebble.Snapshot
 	cp      eventlog.Position
 	parsed  *parsedCache // the store's; nil for views that keep none
+	data    *dataCache   // likewise
 	members *memberCache // likewise
 
 	errMu sync.Mutex

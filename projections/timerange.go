@@ -431,10 +431,11 @@ type objectReader struct {
 	meta, data             *pebble.Iterator // data is nil without data
 	metaPrefix, dataPrefix []byte
 	owner, cal             string
+	cache                  *dataCache
 }
 
 func (v *View) newObjectReader(owner, cal string, withData bool) (*objectReader, error) {
-	r := &objectReader{metaPrefix: calPrefix(tagObject, owner, cal), owner: owner, cal: cal}
+	r := &objectReader{metaPrefix: calPrefix(tagObject, owner, cal), owner: owner, cal: cal, cache: v.data}
 	var err error
 	if r.meta, err = v.snap.NewIter(&pebble.IterOptions{LowerBound: r.metaPrefix, UpperBound: prefixEnd(r.metaPrefix)}); err != nil {
 		return nil, err
@@ -467,11 +468,16 @@ func (r *objectReader) withData(o Object) (Object, error) {
 	if r.data == nil {
 		return o, nil
 	}
+	if data, ok := r.cache.get(o.ETag); ok {
+		o.Data = data
+		return o, nil
+	}
 	val, err := seekExact(r.data, r.dataPrefix, o.Name)
 	if err != nil {
 		return o, fmt.Errorf("projections: object %s/%s/%s has no data: %w", r.owner, r.cal, o.Name, err)
 	}
 	o.Data = string(val)
+	r.cache.put(o.ETag, o.Data)
 	return o, nil
 }
 
