@@ -98,7 +98,8 @@ func (v *View) Parse(o Object) (*domain.Object, error) {
 		return obj, nil
 	}
 	obj, err := domain.ParseObject([]byte(o.Data))
-	if err == nil {
+	if err == nil && v.parsed != nil {
+		obj.RememberInstances()
 		v.parsed.put(o.ETag, obj)
 	}
 	return obj, err
