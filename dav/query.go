@@ -250,7 +250,7 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 		if ok && !cheap && !(eventRange && c.EventInRange) {
 			if o.Data == "" { // read without it: stored objects are never empty
 				var err error
-				if o, _, err = v.Object(t.owner, t.cal, o.Name); err != nil {
+				if o, err = v.WithData(t.owner, t.cal, o); err != nil {
 					return err
 				}
 			}

@@ -92,6 +92,20 @@ func (c *contentCache[V, S]) put(etag string, v V) {
 	}
 }
 
+// fillData sets o.Data from c, or from read, keeping what it read in c.
+func fillData(c *dataCache, o *Object, read func() (string, error)) error {
+	if data, ok := c.get(o.ETag); ok {
+		o.Data = data
+		return nil
+	}
+	data, err := read()
+	if err == nil {
+		o.Data = data
+		c.put(o.ETag, data)
+	}
+	return err
+}
+
 // Parse returns o (read with its data) as a parsed domain.Object.
 func (v *View) Parse(o Object) (*domain.Object, error) {
 	if obj, ok := v.parsed.get(o.ETag); ok {

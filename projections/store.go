@@ -349,6 +349,26 @@ func (v *View) Object(owner, cal, name string) (Object, bool, error) {
 	return o, err == nil, err
 }
 
+// WithData returns o, a live object of the calendar read without its data,
+// with its data.
+func (v *View) WithData(owner, cal string, o Object) (Object, error) {
+	err := fillData(v.data, &o, func() (string, error) {
+		var data string
+		found, err := get(v.snap, memberKey(tagData, owner, cal, o.Name), func(val []byte) error {
+			data = string(val)
+			return nil
+		})
+		if err == nil && !found {
+			err = errCorrupt
+		}
+		return data, err
+	})
+	if err != nil {
+		err = fmt.Errorf("projections: object %s/%s/%s has no data: %w", owner, cal, o.Name, err)
+	}
+	return o, err
+}
+
 // ObjectMeta looks up a live object without reading its data.
 func (v *View) ObjectMeta(owner, cal, name string) (Object, bool, error) {
 	var o Object

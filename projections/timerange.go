@@ -468,17 +468,14 @@ func (r *objectReader) withData(o Object) (Object, error) {
 	if r.data == nil {
 		return o, nil
 	}
-	if data, ok := r.cache.get(o.ETag); ok {
-		o.Data = data
-		return o, nil
-	}
-	val, err := seekExact(r.data, r.dataPrefix, o.Name)
+	err := fillData(r.cache, &o, func() (string, error) {
+		val, err := seekExact(r.data, r.dataPrefix, o.Name)
+		return string(val), err
+	})
 	if err != nil {
-		return o, fmt.Errorf("projections: object %s/%s/%s has no data: %w", r.owner, r.cal, o.Name, err)
+		err = fmt.Errorf("projections: object %s/%s/%s has no data: %w", r.owner, r.cal, o.Name, err)
 	}
-	o.Data = string(val)
-	r.cache.put(o.ETag, o.Data)
-	return o, nil
+	return o, err
 }
 
 // seekExact positions it at prefix+name and returns the value, valid until
