@@ -28,6 +28,7 @@ type target struct {
 	pid             int // the server's process if we started it as a child
 	describe        string
 	stop            func() error
+	handler         http.Handler // the server's, when it runs in this process
 }
 
 func freePort() (string, error) {
@@ -165,7 +166,8 @@ func startInProcess(dataDir, user, pass string) (*target, error) {
 		cancel()
 		return nil, err
 	}
-	srv := &http.Server{Handler: dav.NewHandler(dav.Config{Log: log, Store: store, Auth: auth.NewBasic(creds, active), Logger: logger, Limits: limits})}
+	handler := dav.NewHandler(dav.Config{Log: log, Store: store, Auth: auth.NewBasic(creds, active), Logger: logger, Limits: limits})
+	srv := &http.Server{Handler: handler}
 	go srv.Serve(ln)
 	stop := func() error {
 		err := srv.Close()
@@ -182,6 +184,6 @@ func startInProcess(dataDir, user, pass string) (*target, error) {
 	if err := creds.Set(user, pass); err != nil {
 		return nil, errors.Join(err, stop())
 	}
-	return &target{url: "http://" + ln.Addr().String(), user: user, pass: pass, stop: stop,
+	return &target{url: "http://" + ln.Addr().String(), user: user, pass: pass, stop: stop, handler: handler,
 		describe: "in-process server (testkit-like assembly, shares the Go runtime with the client) on " + ln.Addr().String()}, nil
 }
