@@ -155,18 +155,12 @@ func startInProcess(dataDir, user, pass string) (*target, error) {
 	go func() { done <- store.Run(ctx, log) }()
 	limits := domain.Limits{MaxResourceSize: 1 << 20}
 	backend := dav.NewBackend(log, store, limits)
-	active := func(name string) bool {
-		v := store.View()
-		defer v.Close()
-		p, ok, err := v.Principal(name)
-		return err == nil && ok && !p.Disabled
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	handler := dav.NewHandler(dav.Config{Log: log, Store: store, Auth: auth.NewBasic(creds, active), Logger: logger, Limits: limits})
+	handler := dav.NewHandler(dav.Config{Log: log, Store: store, Auth: auth.NewBasic(creds, store.PrincipalActive), Logger: logger, Limits: limits})
 	srv := &http.Server{Handler: handler}
 	go srv.Serve(ln)
 	stop := func() error {
