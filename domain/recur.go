@@ -46,7 +46,7 @@ type Object struct {
 	Components []*ical.Component
 	zones      map[string]*Zone // TZID → zone; nil for a TZID nothing defines
 
-	memo *instanceMemos // nil unless RememberInstances was called
+	memo *objectMemo // nil unless Remember was called
 }
 
 // ParseObject parses iCalendar text into an Object.

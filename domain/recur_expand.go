@@ -15,17 +15,47 @@ import (
 // and no RRULE, RDATE or EXDATE; VTIMEZONEs go, since nothing refers to
 // them any more. The output is deterministic (properties and parameters in
 // name order), so replay reproduces it byte for byte.
+//
+// It writes exactly what writeComponent writes of expanded's VCALENDAR,
+// but copies each instance's unchanged properties and subcomponents from
+// its component's rendering instead of building and sorting a component
+// per instance: an expanded answer is mostly such copies.
 func ExpandObject(obj *Object, tr TimeRange, floating *time.Location, lim ExpandLimits) ([]byte, error) {
-	out, err := expanded(obj, tr, floating, lim)
-	if err != nil {
+	var b bytes.Buffer
+	if err := expandInto(&b, obj, tr, floating, lim); err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	writeComponent(&b, out)
 	return b.Bytes(), nil
 }
 
-// expanded is ExpandObject's VCALENDAR before serialisation.
+func expandInto(b *bytes.Buffer, obj *Object, tr TimeRange, floating *time.Location, lim ExpandLimits) error {
+	ins, err := obj.Instances(tr, floating, lim)
+	if err != nil {
+		return err
+	}
+	w := newContentWriter(b)
+	w.begin(ical.CompCalendar)
+	w.props(obj.Calendar.Props)
+	rendered := map[*ical.Component]*rendering{}
+	for _, in := range ins {
+		r := rendered[in.Component]
+		if r == nil {
+			r = obj.rendering(in.Component)
+			rendered[in.Component] = r
+		}
+		w.instance(in, r)
+	}
+	for _, c := range obj.Components {
+		if c.Name == ical.CompFreeBusy {
+			w.component(c)
+		}
+	}
+	w.end(ical.CompCalendar)
+	return nil
+}
+
+// expanded is ExpandObject's VCALENDAR as a component, for selections that
+// go on to filter it.
 func expanded(obj *Object, tr TimeRange, floating *time.Location, lim ExpandLimits) (*ical.Component, error) {
 	ins, err := obj.Instances(tr, floating, lim)
 	if err != nil {
@@ -48,15 +78,34 @@ func expandInstance(in Instance) *ical.Component {
 	src := in.Component.Props
 	c := &ical.Component{Name: in.Component.Name, Props: make(ical.Props, len(src)+1), Children: in.Component.Children}
 	for name, props := range src {
-		switch name {
-		case ical.PropRecurrenceRule, ical.PropRecurrenceDates, ical.PropExceptionDates, "EXRULE",
-			ical.PropRecurrenceID, ical.PropDateTimeStart, ical.PropDateTimeEnd, ical.PropDue:
-		default:
+		if !replacedInInstance(name) {
 			c.Props[name] = props
 		}
 	}
-	times := make([]ical.Prop, 0, 4) // one allocation for all of them
-	setTime := func(name string, t time.Time) {
+	times := instanceTimes(in)
+	for i := range times {
+		c.Props[times[i].Name] = times[i : i+1 : i+1]
+	}
+	return c
+}
+
+// replacedInInstance reports the properties an expanded instance does not
+// take from its component: the recurrence, and the times it sets anew.
+func replacedInInstance(name string) bool {
+	switch name {
+	case ical.PropRecurrenceRule, ical.PropRecurrenceDates, ical.PropExceptionDates, "EXRULE",
+		ical.PropRecurrenceID, ical.PropDateTimeStart, ical.PropDateTimeEnd, ical.PropDue:
+		return true
+	}
+	return false
+}
+
+// instanceTimes are the times an expanded instance sets, in name order:
+// those its component has, and the RECURRENCE-ID of a recurring one.
+func instanceTimes(in Instance) []ical.Prop {
+	src := in.Component.Props
+	times := make([]ical.Prop, 0, 4)
+	add := func(name string, t time.Time) {
 		p := ical.Prop{Name: name}
 		if in.Date {
 			p.Params = ical.Params{ical.ParamValue: {string(ical.ValueDate)}}
@@ -65,57 +114,126 @@ func expandInstance(in Instance) *ical.Component {
 			p.Value = t.UTC().Format("20060102T150405Z")
 		}
 		times = append(times, p)
-		c.Props[name] = times[len(times)-1 : len(times) : len(times)]
+	}
+	// DTEND < DTSTART < DUE < RECURRENCE-ID
+	if src.Get(ical.PropDateTimeEnd) != nil {
+		add(ical.PropDateTimeEnd, in.End)
 	}
 	if src.Get(ical.PropDateTimeStart) != nil {
-		setTime(ical.PropDateTimeStart, in.Start)
-	}
-	if src.Get(ical.PropDateTimeEnd) != nil {
-		setTime(ical.PropDateTimeEnd, in.End)
+		add(ical.PropDateTimeStart, in.Start)
 	}
 	if src.Get(ical.PropDue) != nil {
-		setTime(ical.PropDue, in.End)
+		add(ical.PropDue, in.End)
 	}
 	if !in.RecurrenceID.IsZero() {
-		setTime(ical.PropRecurrenceID, in.RecurrenceID)
+		add(ical.PropRecurrenceID, in.RecurrenceID)
 	}
-	return c
+	return times
+}
+
+// rendering is a component's properties and subcomponents as content
+// lines, for copying into each of its expanded instances.
+type rendering struct {
+	names    []string // property names, in order
+	lines    [][]byte // lines[i]: every property named names[i]
+	children []byte
+}
+
+func render(c *ical.Component) *rendering {
+	var b bytes.Buffer
+	w := newContentWriter(&b)
+	r := &rendering{names: appendSortedNames(nil, c.Props)}
+	ends := make([]int, len(r.names))
+	for i, name := range r.names {
+		for j := range c.Props[name] {
+			w.prop(&c.Props[name][j])
+		}
+		ends[i] = b.Len()
+	}
+	for _, ch := range c.Children {
+		w.component(ch)
+	}
+	all, from := b.Bytes(), 0
+	r.lines = make([][]byte, len(r.names))
+	for i, end := range ends {
+		r.lines[i], from = all[from:end:end], end
+	}
+	r.children = all[from:]
+	return r
+}
+
+// instance writes one expanded instance: its component's rendering with
+// the recurrence left out and the instance's times merged in, in order.
+func (w *contentWriter) instance(in Instance, r *rendering) {
+	w.begin(in.Component.Name)
+	times := instanceTimes(in)
+	for i, name := range r.names {
+		for len(times) > 0 && times[0].Name < name {
+			w.prop(&times[0])
+			times = times[1:]
+		}
+		if !replacedInInstance(name) {
+			w.out.Write(r.lines[i])
+		}
+	}
+	for i := range times {
+		w.prop(&times[i])
+	}
+	w.out.Write(r.children)
+	w.end(in.Component.Name)
 }
 
 // writeComponent serialises a component as RFC 5545 §3.1 content lines,
 // properties and parameters in name order.
 func writeComponent(b *bytes.Buffer, c *ical.Component) {
-	w := contentWriter{out: b, line: make([]byte, 0, 256), names: make([]string, 0, 32)}
-	w.component(c)
+	newContentWriter(b).component(c)
 }
 
-// contentWriter keeps the buffers that writing a component's lines needs,
-// so that expanding hundreds of instances allocates for the output alone.
+// contentWriter keeps the buffer that writing a line needs, so that
+// expanding hundreds of instances allocates for the output alone.
 type contentWriter struct {
-	out   *bytes.Buffer
-	line  []byte
-	names []string
+	out  *bytes.Buffer
+	line []byte
+}
+
+func newContentWriter(b *bytes.Buffer) *contentWriter {
+	return &contentWriter{out: b, line: make([]byte, 0, 256)}
 }
 
 func (w *contentWriter) component(c *ical.Component) {
-	w.line = append(append(w.line[:0], "BEGIN:"...), c.Name...)
-	w.endLine()
-	w.names = w.names[:0]
-	for name := range c.Props {
-		w.names = append(w.names, name)
-	}
-	slices.Sort(w.names)
-	// Children reuse names, so the properties are written first.
-	for _, name := range w.names {
-		for i := range c.Props[name] {
-			w.prop(&c.Props[name][i])
-		}
-	}
+	w.begin(c.Name)
+	w.props(c.Props)
 	for _, ch := range c.Children {
 		w.component(ch)
 	}
-	w.line = append(append(w.line[:0], "END:"...), c.Name...)
+	w.end(c.Name)
+}
+
+func (w *contentWriter) begin(name string) {
+	w.line = append(append(w.line[:0], "BEGIN:"...), name...)
 	w.endLine()
+}
+
+func (w *contentWriter) end(name string) {
+	w.line = append(append(w.line[:0], "END:"...), name...)
+	w.endLine()
+}
+
+func (w *contentWriter) props(props ical.Props) {
+	var buf [32]string
+	for _, name := range appendSortedNames(buf[:0], props) {
+		for i := range props[name] {
+			w.prop(&props[name][i])
+		}
+	}
+}
+
+func appendSortedNames(names []string, props ical.Props) []string {
+	for name := range props {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 func (w *contentWriter) prop(p *ical.Prop) {

@@ -3,6 +3,8 @@ package domain
 import (
 	"sync"
 	"time"
+
+	ical "github.com/emersion/go-ical"
 )
 
 // An object that many queries evaluate (one kept in a cache of parsed
@@ -20,9 +22,10 @@ import (
 // candidates for a smaller window, no more than memoLimit, so a query whose
 // own limit is at least memoLimit would not have been refused either.
 // Anything else is expanded as before.
-type instanceMemos struct {
-	mu    sync.Mutex
-	memos []instanceMemo
+type objectMemo struct {
+	mu         sync.Mutex
+	memos      []instanceMemo
+	renderings map[*ical.Component]*rendering
 }
 
 type instanceMemo struct {
@@ -40,15 +43,35 @@ const (
 	memoZones = 4
 )
 
-// RememberInstances makes o keep its instances once expanded, for objects
-// shared by many queries. Call it before o is shared.
-func (o *Object) RememberInstances() {
-	o.memo = &instanceMemos{}
+// Remember makes o keep its instances once expanded, and the rendering of
+// the components they come from, for objects shared by many queries. Call
+// it before o is shared.
+func (o *Object) Remember() {
+	o.memo = &objectMemo{}
+}
+
+// rendering is c's rendering, remembered if o remembers.
+func (o *Object) rendering(c *ical.Component) *rendering {
+	m := o.memo
+	if m == nil {
+		return render(c)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.renderings[c]
+	if r == nil {
+		if m.renderings == nil {
+			m.renderings = map[*ical.Component]*rendering{}
+		}
+		r = render(c)
+		m.renderings[c] = r
+	}
+	return r
 }
 
 // instances returns the memo for c's floating zone if it can answer tr
 // under lim, making it first if there is none.
-func (m *instanceMemos) instances(o *Object, c timeCtx, tr TimeRange, lim ExpandLimits) ([]Instance, bool) {
+func (m *objectMemo) instances(o *Object, c timeCtx, tr TimeRange, lim ExpandLimits) ([]Instance, bool) {
 	if m == nil || lim.max() < memoLimit {
 		return nil, false
 	}

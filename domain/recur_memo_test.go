@@ -22,7 +22,7 @@ func TestRememberedInstances(t *testing.T) {
 	zones := []*time.Location{nil, mustLoad("Pacific/Kiritimati"), mustLoad("America/Los_Angeles")}
 	for _, c := range [][]string{comps, {floating}, {allDay}} {
 		fresh, kept := object(t, c...), object(t, c...)
-		kept.RememberInstances()
+		kept.Remember()
 		for day := -30; day < 3*365; day += 17 {
 			start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, day)
 			for _, days := range []int{1, 7, 31, 900} {

@@ -113,7 +113,7 @@ func (v *View) Parse(o Object) (*domain.Object, error) {
 	}
 	obj, err := domain.ParseObject([]byte(o.Data))
 	if err == nil && v.parsed != nil {
-		obj.RememberInstances()
+		obj.Remember()
 		v.parsed.put(o.ETag, obj)
 	}
 	return obj, err

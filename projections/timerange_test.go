@@ -349,3 +349,40 @@ func TestTimeRangeIndexReplay(t *testing.T) {
 		}
 	}
 }
+
+// TestExpandedCalendarData: an expanded calendar-data is the same bytes
+// whether the object is parsed afresh or remembers its instances and
+// renderings from earlier windows, and whether it is written by the
+// expansion's own writer or, under a selection of everything, by the
+// general one.
+func TestExpandedCalendarData(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 11))
+	g := genCalendar{r: r}
+	everything := &domain.CompSelection{Name: "VCALENDAR", AllProps: true, AllComps: true}
+	for i := range 300 {
+		_, data := g.object(fmt.Sprintf("u%d", i))
+		kept, err := domain.ParseObject([]byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept.Remember()
+		for range 6 {
+			tr := g.timeRange()
+			if tr.Start.IsZero() || tr.End.IsZero() {
+				continue // CALDAV:expand has both bounds
+			}
+			zone, _ := time.LoadLocation(genQueryZones[r.IntN(len(genQueryZones))])
+			fresh := func() (*domain.Object, error) { return domain.ParseObject([]byte(data)) }
+			remembered := func() (*domain.Object, error) { return kept, nil }
+			want, wantErr := domain.SelectCalendarData([]byte(data), fresh, domain.DataSelection{Expand: &tr, Comp: everything}, zone, domain.ExpandLimits{})
+			for _, parse := range []func() (*domain.Object, error){fresh, remembered, remembered} {
+				got, err := domain.SelectCalendarData([]byte(data), parse, domain.DataSelection{Expand: &tr}, zone, domain.ExpandLimits{})
+				if string(got) != string(want) || (err == nil) != (wantErr == nil) {
+					t.Fatalf("%v in %s of\n%s\ngot (%v)\n%s\nwant (%v)\n%s", tr, zone, data, err, got, wantErr, want)
+				}
+			}
+		}
+	}
+}
