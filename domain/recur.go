@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -353,7 +354,7 @@ func (o *Object) Instances(tr TimeRange, floating *time.Location, lim ExpandLimi
 		out = append(out, in)
 		return false
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	slices.SortStableFunc(out, func(a, b Instance) int { return a.Start.Compare(b.Start) })
 	return out, err
 }
 

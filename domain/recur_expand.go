@@ -82,9 +82,13 @@ func expandInstance(in Instance) *ical.Component {
 			c.Props[name] = props
 		}
 	}
-	times := instanceTimes(in)
-	for i := range times {
-		c.Props[times[i].Name] = times[i : i+1 : i+1]
+	var buf [4]instanceTime
+	for _, t := range in.times(buf[:0]) {
+		p := ical.Prop{Name: t.name, Value: string(in.appendTime(nil, t.at))}
+		if in.Date {
+			p.Params = ical.Params{ical.ParamValue: {string(ical.ValueDate)}}
+		}
+		c.Props[t.name] = []ical.Prop{p}
 	}
 	return c
 }
@@ -100,35 +104,38 @@ func replacedInInstance(name string) bool {
 	return false
 }
 
-// instanceTimes are the times an expanded instance sets, in name order:
-// those its component has, and the RECURRENCE-ID of a recurring one.
-func instanceTimes(in Instance) []ical.Prop {
+type instanceTime struct {
+	name string
+	at   time.Time
+}
+
+// times appends the times an expanded instance sets, in name order: those
+// its component has, and the RECURRENCE-ID of a recurring one.
+func (in Instance) times(out []instanceTime) []instanceTime {
 	src := in.Component.Props
-	times := make([]ical.Prop, 0, 4)
-	add := func(name string, t time.Time) {
-		p := ical.Prop{Name: name}
-		if in.Date {
-			p.Params = ical.Params{ical.ParamValue: {string(ical.ValueDate)}}
-			p.Value = t.Format("20060102")
-		} else {
-			p.Value = t.UTC().Format("20060102T150405Z")
-		}
-		times = append(times, p)
-	}
 	// DTEND < DTSTART < DUE < RECURRENCE-ID
 	if src.Get(ical.PropDateTimeEnd) != nil {
-		add(ical.PropDateTimeEnd, in.End)
+		out = append(out, instanceTime{ical.PropDateTimeEnd, in.End})
 	}
 	if src.Get(ical.PropDateTimeStart) != nil {
-		add(ical.PropDateTimeStart, in.Start)
+		out = append(out, instanceTime{ical.PropDateTimeStart, in.Start})
 	}
 	if src.Get(ical.PropDue) != nil {
-		add(ical.PropDue, in.End)
+		out = append(out, instanceTime{ical.PropDue, in.End})
 	}
 	if !in.RecurrenceID.IsZero() {
-		add(ical.PropRecurrenceID, in.RecurrenceID)
+		out = append(out, instanceTime{ical.PropRecurrenceID, in.RecurrenceID})
 	}
-	return times
+	return out
+}
+
+// appendTime appends t as an expanded instance writes it: a DATE for an
+// all-day instance, else a UTC DATE-TIME.
+func (in Instance) appendTime(b []byte, t time.Time) []byte {
+	if in.Date {
+		return t.AppendFormat(b, "20060102")
+	}
+	return t.UTC().AppendFormat(b, "20060102T150405Z")
 }
 
 // rendering is a component's properties and subcomponents as content
@@ -166,18 +173,19 @@ func render(c *ical.Component) *rendering {
 // the recurrence left out and the instance's times merged in, in order.
 func (w *contentWriter) instance(in Instance, r *rendering) {
 	w.begin(in.Component.Name)
-	times := instanceTimes(in)
+	var buf [4]instanceTime
+	times := in.times(buf[:0])
 	for i, name := range r.names {
-		for len(times) > 0 && times[0].Name < name {
-			w.prop(&times[0])
+		for len(times) > 0 && times[0].name < name {
+			w.time(in, times[0])
 			times = times[1:]
 		}
 		if !replacedInInstance(name) {
 			w.out.Write(r.lines[i])
 		}
 	}
-	for i := range times {
-		w.prop(&times[i])
+	for _, t := range times {
+		w.time(in, t)
 	}
 	w.out.Write(r.children)
 	w.end(in.Component.Name)
@@ -207,6 +215,17 @@ func (w *contentWriter) component(c *ical.Component) {
 		w.component(ch)
 	}
 	w.end(c.Name)
+}
+
+// time writes an instance's time as expandInstance's property of it
+// would be written.
+func (w *contentWriter) time(in Instance, t instanceTime) {
+	w.line = append(w.line[:0], t.name...)
+	if in.Date {
+		w.line = append(w.line, ";VALUE=DATE"...)
+	}
+	w.line = in.appendTime(append(w.line, ':'), t.at)
+	w.endLine()
 }
 
 func (w *contentWriter) begin(name string) {
