@@ -235,7 +235,7 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	// than cut off.
 	type hit struct {
 		obj  projections.Object
-		data string
+		data propEntry
 	}
 	var hits []hit
 	// Objects are read with their data when the answer or the evaluation

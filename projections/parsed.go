@@ -19,7 +19,7 @@ import (
 // parsing was a third of a query's time. domain.Object is read-only after
 // parsing, so concurrent queries share entries. The data cache spares the
 // Pebble seek for an object's text, which costs more than the rest of
-// writing it into an answer.
+// writing it into an answer, and keeps what callers derive from the text.
 type contentCache[V any, S sizing[V]] struct {
 	mu      sync.Mutex
 	entries map[string]*list.Element
@@ -104,6 +104,23 @@ func fillData(c *dataCache, o *Object, read func() (string, error)) error {
 		c.put(o.ETag, data)
 	}
 	return err
+}
+
+// Derived returns what derive makes of o's data (read with it), kept in
+// the data cache under o's ETag and what, which names the derivation: for
+// renderings that cost more to make again than to keep, such as
+// calendar-data escaped for an XML answer. derive must depend on nothing
+// but the data.
+func (v *View) Derived(o Object, what string, derive func(data string) string) string {
+	key := what + "\x00" + o.ETag
+	if d, ok := v.data.get(key); ok {
+		return d
+	}
+	d := derive(o.Data)
+	if o.ETag != "" {
+		v.data.put(key, d)
+	}
+	return d
 }
 
 // Parse returns o (read with its data) as a parsed domain.Object.
