@@ -20,7 +20,23 @@ func startMultistatus(w http.ResponseWriter, root string) *multistatus {
 	return m
 }
 
-func statusLine(code int) string { return fmt.Sprintf("HTTP/1.1 %d %s", code, http.StatusText(code)) }
+func statusLine(code int) string {
+	if code >= 0 && code < len(statusLines) && statusLines[code] != "" {
+		return statusLines[code]
+	}
+	return fmt.Sprintf("HTTP/1.1 %d %s", code, http.StatusText(code))
+}
+
+// statusLines are the status lines of the codes net/http names, made once:
+// a multistatus writes one per propstat.
+var statusLines = func() (lines [600]string) {
+	for code := range lines {
+		if text := http.StatusText(code); text != "" {
+			lines[code] = fmt.Sprintf("HTTP/1.1 %d %s", code, text)
+		}
+	}
+	return lines
+}()
 
 // propstat is one group of properties that share a status.
 type propstat struct {
@@ -43,7 +59,7 @@ type propEntry struct {
 
 func (m *multistatus) response(href string, stats []propstat) {
 	m.x.raw("<D:response>")
-	m.x.raw(hrefXML(href))
+	m.x.textElement(nsDAV, "href", href)
 	for _, ps := range stats {
 		m.propstatOnly(ps)
 	}
@@ -64,7 +80,9 @@ func (m *multistatus) propstatOnly(ps propstat) {
 			x.element(p.space, p.local, p.inner)
 		}
 	}
-	x.raw("</D:prop><D:status>" + statusLine(ps.status) + "</D:status>")
+	x.raw("</D:prop><D:status>")
+	x.raw(statusLine(ps.status))
+	x.raw("</D:status>")
 	if ps.errInner != "" {
 		x.raw("<D:error>" + ps.errInner + "</D:error>")
 	}

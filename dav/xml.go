@@ -249,23 +249,46 @@ func qname(space, local string) (tag, decl string) {
 
 // element writes <name>inner</name>, inner being trusted XML.
 func (x *xmlWriter) element(space, local, inner string) {
-	tag, decl := qname(space, local)
-	x.w.WriteString("<" + tag + decl)
+	x.w.WriteByte('<')
+	x.name(space, local, true)
 	if inner == "" {
 		x.w.WriteString("/>")
 		return
 	}
-	x.w.WriteString(">")
+	x.w.WriteByte('>')
 	x.w.WriteString(inner)
-	x.w.WriteString("</" + tag + ">")
+	x.end(space, local)
 }
 
 // textElement writes <name>escaped text</name>.
 func (x *xmlWriter) textElement(space, local, text string) {
-	tag, decl := qname(space, local)
-	x.w.WriteString("<" + tag + decl + ">")
+	x.w.WriteByte('<')
+	x.name(space, local, true)
+	x.w.WriteByte('>')
 	x.text(text)
-	x.w.WriteString("</" + tag + ">")
+	x.end(space, local)
+}
+
+func (x *xmlWriter) end(space, local string) {
+	x.w.WriteString("</")
+	x.name(space, local, false)
+	x.w.WriteByte('>')
+}
+
+// name writes an element's name, piece by piece (answers have thousands),
+// with its namespace declaration in a start tag.
+func (x *xmlWriter) name(space, local string, start bool) {
+	if p, ok := fixedPrefixes[space]; ok {
+		x.w.WriteString(p)
+		x.w.WriteByte(':')
+		x.w.WriteString(local)
+		return
+	}
+	tag, decl := qname(space, local)
+	x.w.WriteString(tag)
+	if start {
+		x.w.WriteString(decl)
+	}
 }
 
 func (x *xmlWriter) flush() error { return x.w.Flush() }
