@@ -37,8 +37,9 @@ type calMembers struct {
 
 // memberCacheObjects bounds the cache: an entry is a few hundred bytes, so
 // this is some tens of megabytes at most. Whole calendars are evicted,
-// least recently used first; a larger calendar is not cached.
-const memberCacheObjects = 200_000
+// least recently used first; a larger calendar is not cached. (A variable
+// so that tests can reach the bound.)
+var memberCacheObjects = 200_000
 
 // cachedMeta returns, for each of names, its metadata as this view sees it
 // when the cache can vouch for it, and a zero Object (empty Name) when it
@@ -58,7 +59,7 @@ func (v *View) cachedMeta(owner, cal string, names []string) ([]Object, error) {
 	mc.mu.Unlock()
 	if cm == nil || cm.incarnation < c.Incarnation {
 		// Listing a calendar takes milliseconds: not under the lock.
-		if cm, err = v.listMembers(owner, cal, c); err != nil || cm == nil {
+		if cm, err = v.listMembers(owner, cal, c); err != nil {
 			return nil, err
 		}
 		mc.mu.Lock()
@@ -67,13 +68,16 @@ func (v *View) cachedMeta(owner, cal string, names []string) ([]Object, error) {
 	}
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
-	if cm = mc.cals[key]; cm == nil || cm.incarnation != c.Incarnation {
-		return nil, nil // evicted, or the view is of an older incarnation
+	if cm = mc.cals[key]; cm == nil || cm.incarnation != c.Incarnation || cm.objs == nil {
+		return nil, nil // evicted, of another incarnation than the view, or too large
 	}
 	if cm.rev < c.Revision {
 		if err := v.advance(owner, cal, cm, c.Revision); err != nil {
 			mc.remove(cm)
 			return nil, err
+		}
+		if cm.objs == nil {
+			return nil, nil
 		}
 	}
 	mc.lru.MoveToFront(cm.elem)
@@ -86,8 +90,9 @@ func (v *View) cachedMeta(owner, cal string, names []string) ([]Object, error) {
 	return out, nil
 }
 
-// listMembers reads every live object's metadata of the calendar c, nil if
-// there are too many to cache.
+// listMembers reads every live object's metadata of the calendar c. A
+// calendar with too many to cache gets an entry without objects, so that
+// its queries do not list it again and again, until it is re-created.
 func (v *View) listMembers(owner, cal string, c Calendar) (*calMembers, error) {
 	cm := &calMembers{key: calendarMember(owner, cal), incarnation: c.Incarnation, rev: c.Revision, objs: map[string]Object{}}
 	err := v.Objects(owner, cal, false, func(o Object) error {
@@ -98,7 +103,7 @@ func (v *View) listMembers(owner, cal string, c Calendar) (*calMembers, error) {
 		return nil
 	})
 	if errors.Is(err, errTooMany) {
-		return nil, nil
+		cm.objs, err = nil, nil
 	}
 	return cm, err
 }
@@ -123,6 +128,10 @@ func (v *View) advance(owner, cal string, cm *calMembers, rev eventlog.Revision)
 	})
 	v.members.objects += len(cm.objs) - before
 	cm.rev = rev
+	if len(cm.objs) > memberCacheObjects {
+		v.members.objects -= len(cm.objs)
+		cm.objs = nil
+	}
 	return err
 }
 

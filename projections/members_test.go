@@ -14,8 +14,19 @@ import (
 // TestMemberCacheAgreesWithPebble: whatever a calendar went through
 // (objects put, replaced, deleted, the calendar deleted and re-created) and
 // however old the view, ObjectsOverlapping, which takes metadata from the
-// member cache, hands out exactly the objects Pebble holds for that view.
+// member cache, hands out exactly the objects Pebble holds for that view;
+// also when the cache's bound evicts calendars or refuses large ones.
 func TestMemberCacheAgreesWithPebble(t *testing.T) {
+	for _, bound := range []int{memberCacheObjects, 9} {
+		t.Run(fmt.Sprint(bound), func(t *testing.T) {
+			defer func(was int) { memberCacheObjects = was }(memberCacheObjects)
+			memberCacheObjects = bound
+			testMemberCache(t)
+		})
+	}
+}
+
+func testMemberCache(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 5))

@@ -424,9 +424,9 @@ func boolOrder(b bool) int {
 	return 0
 }
 
-// objectReader reads objects of one calendar in ascending name order. Its
-// iterators only ever seek forward, which Pebble turns into nexts where it
-// can: several times cheaper than a Get per table and object.
+// objectReader reads objects of one calendar in ascending name order, with
+// one iterator per table rather than one built for every Get; its seeks
+// only go forward, so Pebble turns those to near keys into nexts.
 type objectReader struct {
 	meta, data             *pebble.Iterator // data is nil without data
 	metaPrefix, dataPrefix []byte
