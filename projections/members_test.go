@@ -82,3 +82,65 @@ func testMemberCache(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberCacheConcurrent: views of every age read through the member
+// cache while the projector applies, and each sees what Pebble holds for it
+// (run with -race, as make test does).
+func TestMemberCacheConcurrent(t *testing.T) {
+	g := genCalendar{r: rand.New(rand.NewPCG(3, 9))}
+	s := newStore(t)
+	h := newHistory(t)
+	apply(t, s, h.cal("alice", "a", &domain.CalendarCreated{Owner: "alice", Name: "a"}))
+	var recs [][]eventlog.Record
+	for i := range 60 {
+		uid := fmt.Sprintf("u%d", i%15)
+		comp, data := g.object(uid)
+		batch := []eventlog.Record{h.cal("alice", "a", putComp(uid+".ics", uid, comp, data))}
+		if i%9 == 8 {
+			batch = append(batch, h.cal("alice", "a", &domain.ObjectDeleted{Name: uid + ".ics"}))
+		}
+		recs = append(recs, batch)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 3 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				v := s.View()
+				var want, got []Object
+				err := v.Objects("alice", "a", true, func(o Object) error { want = append(want, o); return nil })
+				if err == nil {
+					err = v.ObjectsOverlapping("alice", "a", domain.TimeRange{}, true, func(c Candidate) error {
+						got = append(got, c.Object)
+						return nil
+					})
+				}
+				v.Close()
+				if err == nil && !reflect.DeepEqual(got, want) {
+					err = fmt.Errorf("view at %d: candidates %v, Pebble %v", v.Checkpoint(), got, want)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for _, batch := range recs {
+		if err := s.Apply(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
