@@ -28,6 +28,7 @@ type target struct {
 	pid             int // the server's process if we started it as a child
 	describe        string
 	stop            func() error
+	handler         http.Handler // the server's, when it runs in this process
 }
 
 func freePort() (string, error) {
@@ -154,18 +155,13 @@ func startInProcess(dataDir, user, pass string) (*target, error) {
 	go func() { done <- store.Run(ctx, log) }()
 	limits := domain.Limits{MaxResourceSize: 1 << 20}
 	backend := dav.NewBackend(log, store, limits)
-	active := func(name string) bool {
-		v := store.View()
-		defer v.Close()
-		p, ok, err := v.Principal(name)
-		return err == nil && ok && !p.Disabled
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	srv := &http.Server{Handler: dav.NewHandler(dav.Config{Log: log, Store: store, Auth: auth.NewBasic(creds, active), Logger: logger, Limits: limits})}
+	handler := dav.NewHandler(dav.Config{Log: log, Store: store, Auth: auth.NewBasic(creds, store.PrincipalActive), Logger: logger, Limits: limits})
+	srv := &http.Server{Handler: handler}
 	go srv.Serve(ln)
 	stop := func() error {
 		err := srv.Close()
@@ -182,6 +178,6 @@ func startInProcess(dataDir, user, pass string) (*target, error) {
 	if err := creds.Set(user, pass); err != nil {
 		return nil, errors.Join(err, stop())
 	}
-	return &target{url: "http://" + ln.Addr().String(), user: user, pass: pass, stop: stop,
+	return &target{url: "http://" + ln.Addr().String(), user: user, pass: pass, stop: stop, handler: handler,
 		describe: "in-process server (testkit-like assembly, shares the Go runtime with the client) on " + ln.Addr().String()}, nil
 }

@@ -32,7 +32,23 @@ func startMultistatus(w http.ResponseWriter, r *http.Request, root string) *mult
 	return m
 }
 
-func statusLine(code int) string { return fmt.Sprintf("HTTP/1.1 %d %s", code, http.StatusText(code)) }
+func statusLine(code int) string {
+	if code >= 0 && code < len(statusLines) && statusLines[code] != "" {
+		return statusLines[code]
+	}
+	return fmt.Sprintf("HTTP/1.1 %d %s", code, http.StatusText(code))
+}
+
+// statusLines are the status lines of the codes net/http names, made once:
+// a multistatus writes one per propstat.
+var statusLines = func() (lines [600]string) {
+	for code := range lines {
+		if text := http.StatusText(code); text != "" {
+			lines[code] = fmt.Sprintf("HTTP/1.1 %d %s", code, text)
+		}
+	}
+	return lines
+}()
 
 // propstat is one group of properties that share a status.
 type propstat struct {
@@ -44,10 +60,15 @@ type propstat struct {
 }
 
 // propEntry is a property to write: name and inner XML (empty for names
-// only, as in propname answers and failed properties).
+// only, as in propname answers and failed properties), or text to escape as
+// it is written. Calendar-data is text: escaped straight into the
+// response, a query's hundreds of kilobytes are not copied first.
 type propEntry struct {
 	space, local string
 	inner        string
+	// text, when not "", is the value as text, escaped as it is written
+	// (calendar-data) instead of inner.
+	text string
 	// attrs are the element's own attributes, as a dead property keeps
 	// them (domain.Property.Attrs); "" for nearly every property.
 	attrs string
@@ -59,7 +80,7 @@ type propEntry struct {
 // (RFC 4918 §14.24, RFC 8144 §3.1).
 func (m *multistatus) response(href string, stats []propstat) {
 	m.x.raw("<D:response>")
-	m.x.raw(hrefXML(href))
+	m.x.textElement(nsDAV, "href", href)
 	wrote := false
 	for _, ps := range stats {
 		if m.minimal && ps.status == http.StatusNotFound {
@@ -82,9 +103,15 @@ func (m *multistatus) propstatOnly(ps propstat) bool {
 	}
 	x.raw("<D:propstat><D:prop>")
 	for _, p := range ps.props {
-		x.elementWithAttrs(p.space, p.local, p.attrs, p.inner)
+		if p.text != "" {
+			x.textElement(p.space, p.local, p.text)
+		} else {
+			x.elementWithAttrs(p.space, p.local, p.attrs, p.inner)
+		}
 	}
-	x.raw("</D:prop><D:status>" + statusLine(ps.status) + "</D:status>")
+	x.raw("</D:prop><D:status>")
+	x.raw(statusLine(ps.status))
+	x.raw("</D:status>")
 	if ps.errInner != "" {
 		x.raw("<D:error>" + ps.errInner + "</D:error>")
 	}

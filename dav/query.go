@@ -144,6 +144,17 @@ func indexedRange(f *domain.CompFilter) *domain.TimeRange {
 	return nil
 }
 
+// eventRangeOnly reports whether f asks nothing but "a VEVENT instance
+// overlapping a time-range", which a candidate's EventInRange answers
+// without parsing the object.
+func eventRangeOnly(f *domain.CompFilter) bool {
+	if f.IsNotDefined || f.TimeRange != nil || len(f.PropFilters) > 0 || len(f.CompFilters) != 1 {
+		return false
+	}
+	c := f.CompFilters[0]
+	return c.Name == ical.CompEvent && c.TimeRange != nil && !c.IsNotDefined && len(c.PropFilters) == 0 && len(c.CompFilters) == 0
+}
+
 // floatingZone is the zone floating times are evaluated in: the query's
 // CALDAV:timezone, else the calendar's calendar-timezone, else UTC
 // (RFC 4791 §9.8).
@@ -218,17 +229,31 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	}
 	rr.floating, rr.view = floatingZone(root, res.cal), v
 	compName, cheap := componentOnly(&filter)
+	eventRange := eventRangeOnly(&filter)
 	// Matching and rendering happen before the 207 is committed, so that a
 	// query that breaks a limit is refused with its precondition rather
 	// than cut off.
 	type hit struct {
 		obj  projections.Object
-		data string
+		data propEntry
 	}
 	var hits []hit
-	collect := func(o projections.Object) error {
+	// Objects are read with their data when the answer or the evaluation
+	// needs it; a query for ETags alone reads the data only of candidates
+	// the index cannot decide.
+	withData := rr.wantData || !eventRange
+	collect := func(c projections.Candidate) error {
+		o := c.Object
 		ok := filter.Name == "VCALENDAR" && (compName == "" || compName == o.Component)
-		if ok && !cheap {
+		// A match the index proves needs no expansion, so it cannot break
+		// max-instances either: nothing is refused that the answer needed.
+		if ok && !cheap && !(eventRange && c.EventInRange) {
+			if o.Data == "" { // read without it: stored objects are never empty
+				var err error
+				if o, err = v.WithData(t.owner, t.cal, o); err != nil {
+					return err
+				}
+			}
 			obj, err := v.Parse(o)
 			if err != nil {
 				return err
@@ -251,12 +276,13 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 		hits = append(hits, h)
 		return nil
 	}
+	unproven := func(o projections.Object) error { return collect(projections.Candidate{Object: o}) }
 	if t.kind == kindObject {
-		err = collect(res.obj)
+		err = unproven(res.obj)
 	} else if tr := indexedRange(&filter); d == 1 && tr != nil {
-		err = v.ObjectsOverlapping(t.owner, t.cal, *tr, true, collect)
+		err = v.ObjectsOverlapping(t.owner, t.cal, *tr, withData, collect)
 	} else if d == 1 {
-		err = v.Objects(t.owner, t.cal, rr.wantData || !cheap, collect)
+		err = v.Objects(t.owner, t.cal, rr.wantData || !cheap, unproven)
 	}
 	if err != nil {
 		return withHrefs(err, t)

@@ -111,15 +111,20 @@ func parseCompSelection(n *node) domain.CompSelection {
 	return cs
 }
 
-// calendarData renders an object's calendar-data as rr asks (the object
-// must have been read with its data).
-func (rr *reportRequest) calendarData(o projections.Object) (string, error) {
+// calendarData is the calendar-data property of an object (read with its
+// data) as rr asks for it. The stored text, what most requests want, is
+// escaped once per object version and kept; a rendering is escaped as it
+// is written.
+func (rr *reportRequest) calendarData(o projections.Object) (propEntry, error) {
+	e := propEntry{space: nsCalDAV, local: "calendar-data"}
 	if rr.data.IsZero() {
-		return o.Data, nil
+		e.inner = rr.view.Derived(o, "xml-text", escapeString)
+		return e, nil
 	}
 	parse := func() (*domain.Object, error) { return rr.view.Parse(o) }
 	b, err := domain.SelectCalendarData([]byte(o.Data), parse, rr.data, rr.floating, rr.limits)
-	return string(b), err
+	e.text = string(b)
+	return e, err
 }
 
 // objectProps answers the requested properties of one object. A
@@ -135,9 +140,9 @@ func (s *server) objectProps(res *resource, rr *reportRequest) []propstat {
 }
 
 // withCalendarData moves calendar-data out of the 404 propstat, where
-// propsFor put it, into the 200 one with its rendered value, or into a 403
-// one naming the precondition that stopped it.
-func withCalendarData(stats []propstat, data string, err error) []propstat {
+// propsFor put it, into the 200 one with its value, or into a 403 one
+// naming the precondition that stopped it.
+func withCalendarData(stats []propstat, data propEntry, err error) []propstat {
 	for i, p := range stats[1].props {
 		if (xml.Name{Space: p.space, Local: p.local}) == calendarDataName {
 			stats[1].props = append(stats[1].props[:i], stats[1].props[i+1:]...)
@@ -145,7 +150,7 @@ func withCalendarData(stats []propstat, data string, err error) []propstat {
 		}
 	}
 	if err == nil {
-		stats[0].props = append(stats[0].props, propEntry{space: nsCalDAV, local: "calendar-data", inner: escapeString(data)})
+		stats[0].props = append(stats[0].props, data)
 		return stats
 	}
 	failed := propstat{status: http.StatusForbidden, props: []propEntry{{space: nsCalDAV, local: "calendar-data"}}}

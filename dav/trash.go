@@ -298,7 +298,7 @@ func trashProps(e TrashEntry) propstat {
 		)}
 	}
 	props = append(props,
-		propEntry{space: nsDAV, local: "resourcetype", inner: ""},
+		propEntry{space: nsDAV, local: "resourcetype"},
 		text(nsDAV, "displayname", e.Object),
 		text(nsDAV, "getetag", e.ETag),
 		text(nsDAV, "getcontenttype", objectContentType(e.Component)),
@@ -306,7 +306,7 @@ func trashProps(e TrashEntry) propstat {
 		text(nsKalends, "uid", e.UID),
 	)
 	if e.WithCalendar {
-		props = append(props, propEntry{space: nsKalends, local: "deleted-with-calendar", inner: ""})
+		props = append(props, propEntry{space: nsKalends, local: "deleted-with-calendar"})
 	}
 	return propstat{status: http.StatusOK, props: props}
 }

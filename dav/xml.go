@@ -294,86 +294,119 @@ func (x *xmlWriter) element(space, local, inner string) {
 // elementWithAttrs writes <name attrs>inner</name>; attrs is self-contained
 // attribute text (propertyAttrs), each attribute with a space before it.
 func (x *xmlWriter) elementWithAttrs(space, local, attrs, inner string) {
-	tag, decl := qname(space, local)
-	x.w.WriteString("<" + tag + decl + attrs)
+	x.w.WriteByte('<')
+	x.name(space, local, true)
+	x.w.WriteString(attrs)
 	if inner == "" {
 		x.w.WriteString("/>")
 		return
 	}
-	x.w.WriteString(">")
+	x.w.WriteByte('>')
 	x.w.WriteString(inner)
-	x.w.WriteString("</" + tag + ">")
+	x.end(space, local)
 }
 
 // textElement writes <name>escaped text</name>.
 func (x *xmlWriter) textElement(space, local, text string) {
-	tag, decl := qname(space, local)
-	x.w.WriteString("<" + tag + decl + ">")
+	x.w.WriteByte('<')
+	x.name(space, local, true)
+	x.w.WriteByte('>')
 	x.text(text)
-	x.w.WriteString("</" + tag + ">")
+	x.end(space, local)
+}
+
+func (x *xmlWriter) end(space, local string) {
+	x.w.WriteString("</")
+	x.name(space, local, false)
+	x.w.WriteByte('>')
+}
+
+// name writes an element's name, piece by piece (answers have thousands),
+// with its namespace declaration in a start tag.
+func (x *xmlWriter) name(space, local string, start bool) {
+	if p, ok := fixedPrefixes[space]; ok {
+		x.w.WriteString(p)
+		x.w.WriteByte(':')
+		x.w.WriteString(local)
+		return
+	}
+	tag, decl := qname(space, local)
+	x.w.WriteString(tag)
+	if start {
+		x.w.WriteString(decl)
+	}
 }
 
 func (x *xmlWriter) flush() error { return x.w.Flush() }
 
 // escapeString returns s escaped as XML text.
 func escapeString(s string) string {
-	if !needsEscape(s) {
+	if at, _, _ := nextEscape(s, 0); at == len(s) {
 		return s
 	}
 	var b strings.Builder
-	b.Grow(len(s) + 16)
+	b.Grow(len(s) + len(s)/16 + 16)
 	writeEscaped(&b, s)
 	return b.String()
 }
 
-func needsEscape(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '&' || c == '<' || c == '>' || c == '\r' || c < 0x20 && c != '\n' && c != '\t' || c >= 0x80 {
-			return true
-		}
-	}
-	return false
-}
-
-// writeEscaped escapes only what XML text needs, unlike xml.EscapeText,
-// which also turns every quote of every ETag into &#34;. A carriage return
-// is written as &#13; because XML parsers fold a literal CRLF to LF, and
-// calendar-data must reach the client with the CRLFs it was stored with.
-// Characters XML cannot carry become U+FFFD, as xml.EscapeText does.
 func writeEscaped(w io.StringWriter, s string) {
-	last := 0
-	for i, r := range s {
-		var esc string
-		switch {
-		case r == '&':
-			esc = "&amp;"
-		case r == '<':
-			esc = "&lt;"
-		case r == '>':
-			esc = "&gt;"
-		case r == '\r':
-			esc = "&#13;"
-		case r == '\n' || r == '\t':
-			continue
-		case r < 0x20 || r == utf8.RuneError && !validRuneAt(s, i) || r == 0xFFFE || r == 0xFFFF || 0xD800 <= r && r <= 0xDFFF:
-			esc = "\uFFFD"
-		default:
-			continue
+	for i := 0; ; {
+		at, esc, width := nextEscape(s, i)
+		w.WriteString(s[i:at])
+		if at == len(s) {
+			return
 		}
-		w.WriteString(s[last:i])
 		w.WriteString(esc)
-		last = i + utf8.RuneLen(r)
-		if r == utf8.RuneError && !validRuneAt(s, i) {
-			last = i + 1
-		}
+		i = at + width
 	}
-	w.WriteString(s[last:])
 }
 
-// validRuneAt tells a real U+FFFD in s from a decoding error at i.
-func validRuneAt(s string, i int) bool {
-	_, size := utf8.DecodeRuneInString(s[i:])
-	return size == 3
+// textSafe marks the ASCII bytes XML text carries as they are.
+var textSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 || c == '\n' || c == '\t'
+	}
+	t['&'], t['<'], t['>'] = false, false, false
+	return t
+}()
+
+// nextEscape finds the first character at or after i that XML text cannot
+// carry as it is, and returns its offset, what to write instead and how
+// many bytes that replaces; at is len(s) when there is none. Only what XML
+// needs is escaped, unlike xml.EscapeText, which also turns every quote of
+// every ETag into &#34;. A carriage return is written as &#13; because XML
+// parsers fold a literal CRLF to LF, and calendar-data must reach the
+// client with the CRLFs it was stored with. Characters XML cannot carry
+// (controls, U+FFFE, U+FFFF, and each byte of invalid UTF-8, surrogates
+// included) become U+FFFD, as with xml.EscapeText. Calendar data is ASCII
+// almost throughout, so that is the path kept short.
+func nextEscape(s string, i int) (at int, esc string, width int) {
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if textSafe[c] {
+				continue
+			}
+			switch c {
+			case '&':
+				return i, "&amp;", 1
+			case '<':
+				return i, "&lt;", 1
+			case '>':
+				return i, "&gt;", 1
+			case '\r':
+				return i, "&#13;", 1
+			}
+			return i, "\uFFFD", 1
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == 0xFFFE || r == 0xFFFF {
+			return i, "\uFFFD", size
+		}
+		i += size - 1
+	}
+	return len(s), "", 0
 }
 
 // hrefXML is a DAV:href element's inner XML for a path.

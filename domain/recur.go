@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,6 +47,8 @@ type Object struct {
 	// components, in document order.
 	Components []*ical.Component
 	zones      map[string]*Zone // TZID → zone; nil for a TZID nothing defines
+
+	memo *objectMemo // nil unless Remember was called
 }
 
 // ParseObject parses iCalendar text into an Object.
@@ -415,13 +418,26 @@ func (o *Object) Instances(tr TimeRange, floating *time.Location, lim ExpandLimi
 		out = append(out, in)
 		return false
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	slices.SortStableFunc(out, func(a, b Instance) int { return a.Start.Compare(b.Start) })
 	return out, err
 }
 
 // visit calls fn with each instance overlapping tr, in no particular order,
 // until fn returns true.
 func (o *Object) visit(c timeCtx, tr TimeRange, lim ExpandLimits, fn func(Instance) bool) error {
+	if ins, ok := o.memo.instances(o, c, tr, lim); ok {
+		for _, in := range ins {
+			if in.overlaps(tr) && fn(in) {
+				return nil
+			}
+		}
+		return nil
+	}
+	return o.expand(c, tr, lim, fn)
+}
+
+// expand is visit without the memo.
+func (o *Object) expand(c timeCtx, tr TimeRange, lim ExpandLimits, fn func(Instance) bool) error {
 	for _, group := range o.groups() {
 		stop, err := c.visitGroup(group, tr, lim, fn)
 		if err != nil || stop {

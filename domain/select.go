@@ -56,6 +56,14 @@ func SelectCalendarData(data []byte, parse func() (*Object, error), sel DataSele
 	if err != nil {
 		return nil, err
 	}
+	var b bytes.Buffer
+	b.Grow(len(data) + len(data)/4)
+	if sel.Expand != nil && sel.Comp == nil && sel.LimitFreeBusySet == nil {
+		if err := expandInto(&b, obj, *sel.Expand, floating, lim); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
+	}
 	cal := obj.Calendar.Component
 	switch {
 	case sel.Expand != nil:
@@ -73,7 +81,6 @@ func SelectCalendarData(data []byte, parse func() (*Object, error), sel DataSele
 	if sel.Comp != nil {
 		cal = selectComponent(cal, *sel.Comp)
 	}
-	var b bytes.Buffer
 	writeComponent(&b, cal)
 	return b.Bytes(), nil
 }

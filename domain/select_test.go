@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +140,75 @@ func TestExpandDurationGivesEachInstanceEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExpandWriters: the expansion's own writer, which copies renderings
+// of the instances' components, writes what the general writer writes of
+// the expanded VCALENDAR, alarms and overrides included, for objects that
+// remember their renderings and objects that do not.
+func TestExpandWriters(t *testing.T) {
+	objs := loadAppendixB(t)
+	objs["meeting"] = meeting(t)
+	objs["weekly"], _ = ParseObject([]byte(weeklyWithOverride))
+	for name, o := range objs {
+		kept := *o
+		kept.Remember()
+		for day := 0; day < 60; day += 3 {
+			tr := TimeRange{Start: utc("20060101T000000Z").AddDate(0, 0, day), End: utc("20060101T000000Z").AddDate(0, 0, day+9)}
+			if name == "meeting" || name == "weekly" {
+				tr = TimeRange{Start: tr.Start.AddDate(20, 0, 0), End: tr.End.AddDate(20, 0, 0)}
+			}
+			general, err := expanded(o, tr, nil, ExpandLimits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			writeComponent(&want, general)
+			for _, obj := range []*Object{o, &kept, &kept} {
+				if got, err := ExpandObject(obj, tr, nil, ExpandLimits{}); err != nil || string(got) != want.String() {
+					t.Fatalf("%s over %v: %v\n%s\nwant\n%s", name, tr, err, got, want.String())
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkExpandMeeting is a calendar-query's expanded calendar-data of
+// the commonest object, parsed once for many queries.
+func BenchmarkExpandMeeting(b *testing.B) {
+	o := meeting(b)
+	o.Remember() // as the server's cache of parsed objects does
+	week := &TimeRange{Start: utc("20260302T000000Z"), End: utc("20260309T000000Z")}
+	parse := func() (*Object, error) { return o, nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := SelectCalendarData(nil, parse, DataSelection{Expand: week}, time.UTC, ExpandLimits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// meeting is the commonest object: one meeting in a zone, with an alarm
+// and attendees, on 2026-03-02.
+func meeting(t testing.TB) *Object {
+	return object(t, `BEGIN:VTIMEZONE
+TZID:Europe/Berlin
+BEGIN:STANDARD
+DTSTART:19701025T030000
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:19700329T020000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+END:VTIMEZONE`, vevent("DTSTART;TZID=Europe/Berlin:20260302T093000", "DTEND;TZID=Europe/Berlin:20260302T103000",
+		"SUMMARY:Design review", "LOCATION:Room 4.12\\, Building C",
+		"DESCRIPTION:Agenda: status of the milestones\\, open questions from the last review\\, next steps.",
+		"ORGANIZER;CN=Alice Example:mailto:alice@example.com",
+		"ATTENDEE;CN=Bob Example;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:bob@example.com",
+		"STATUS:CONFIRMED", "BEGIN:VALARM", "ACTION:DISPLAY", "DESCRIPTION:Reminder", "TRIGGER:-PT15M", "END:VALARM"))
 }

@@ -3,6 +3,9 @@ package projections
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/kalends/kalends/domain"
@@ -60,27 +63,37 @@ func knownBusyType(typ string) error {
 	return nil
 }
 
-// decodeBucketPeriods appends the value's periods, clipped to tr, to out;
-// exact is false when the object must be evaluated instead.
-func decodeBucketPeriods(v []byte, tr domain.TimeRange, out []domain.BusyPeriod) (_ []domain.BusyPeriod, exact bool, err error) {
+// eachBucketPeriod calls fn with each period of a 't' value (Unix seconds,
+// the type as an index into busyTypes); exact is false when the value
+// holds none because the object must be evaluated instead.
+func eachBucketPeriod(v []byte, fn func(start, end int64, typ byte)) (exact bool, err error) {
 	if len(v) == 0 {
-		return out, false, errCorrupt
+		return false, errCorrupt
 	}
 	if v[0] == 0 {
-		return out, false, nil
+		return false, nil
 	}
 	v = v[1:]
 	for len(v) > 0 {
 		s, n := binary.Varint(v)
 		if n <= 0 {
-			return out, false, errCorrupt
+			return false, errCorrupt
 		}
 		length, m := binary.Uvarint(v[n:])
 		if m <= 0 || len(v) < n+m+1 || int(v[n+m]) >= len(busyTypes) {
-			return out, false, errCorrupt
+			return false, errCorrupt
 		}
-		p := domain.BusyPeriod{Start: time.Unix(s, 0).UTC(), End: time.Unix(s+int64(length), 0).UTC(), Type: busyTypes[v[n+m]]}
+		fn(s, s+int64(length), v[n+m])
 		v = v[n+m+1:]
+	}
+	return true, nil
+}
+
+// decodeBucketPeriods appends the value's periods, clipped to tr, to out;
+// exact is false when the object must be evaluated instead.
+func decodeBucketPeriods(v []byte, tr domain.TimeRange, out []domain.BusyPeriod) (_ []domain.BusyPeriod, exact bool, err error) {
+	exact, err = eachBucketPeriod(v, func(s, e int64, typ byte) {
+		p := domain.BusyPeriod{Start: time.Unix(s, 0).UTC(), End: time.Unix(e, 0).UTC(), Type: busyTypes[typ]}
 		if p.Start.Before(tr.Start) {
 			p.Start = tr.Start
 		}
@@ -90,8 +103,26 @@ func decodeBucketPeriods(v []byte, tr domain.TimeRange, out []domain.BusyPeriod)
 		if p.End.After(p.Start) {
 			out = append(out, p)
 		}
+	})
+	return out, exact, err
+}
+
+// bucketOverlaps reports whether one of a 't' value's busy periods overlaps
+// tr (either bound of which may be open). Periods are never empty, so this
+// is RFC 4791 §9.9's test of the VEVENT instance the period was taken from.
+func bucketOverlaps(v []byte, tr domain.TimeRange) (bool, error) {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !tr.Start.IsZero() {
+		lo = tr.Start.Unix()
 	}
-	return out, true, nil
+	if !tr.End.IsZero() {
+		hi = tr.End.Unix()
+	}
+	found := false
+	_, err := eachBucketPeriod(v, func(s, e int64, _ byte) {
+		found = found || s < hi && e > lo
+	})
+	return found, err
 }
 
 // FreeBusy is the merged busy time of the calendar's objects over tr (both
@@ -102,47 +133,52 @@ func decodeBucketPeriods(v []byte, tr domain.TimeRange, out []domain.BusyPeriod)
 func (v *View) FreeBusy(owner, cal string, tr domain.TimeRange, floating *time.Location, lim domain.ExpandLimits) ([]domain.BusyPeriod, error) {
 	var busy []domain.BusyPeriod
 	evaluate := map[string]bool{}
-	err := v.timeCandidates(owner, cal, tr, func(name string, val []byte) error {
+	err := v.timeCandidates(owner, cal, tr, func(name, val []byte) error {
 		if val == nil {
 			// Open-ended entries come first, so an object evaluated whole
 			// never also contributes its indexed periods.
-			evaluate[name] = true
+			evaluate[string(name)] = true
 			return nil
 		}
-		if evaluate[name] {
+		if evaluate[string(name)] {
 			return nil
 		}
 		var exact bool
 		var err error
 		busy, exact, err = decodeBucketPeriods(val, tr, busy)
 		if !exact {
-			evaluate[name] = true
+			evaluate[string(name)] = true
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range sortedNames(evaluate) {
-		o, found, err := v.Object(owner, cal, name)
-		if err == nil && !found {
-			err = errCorrupt
-		}
-		if err != nil {
-			return nil, err
-		}
-		if o.Component != "VEVENT" && o.Component != "VFREEBUSY" {
-			continue
-		}
-		obj, err := v.Parse(o)
-		if err != nil {
-			return nil, err
-		}
-		periods, err := domain.BusyPeriods(obj, tr, floating, lim)
-		if err != nil {
-			return nil, err
-		}
-		busy = append(busy, periods...)
+	if len(evaluate) == 0 {
+		return domain.MergeBusy(busy), nil
 	}
-	return domain.MergeBusy(busy), nil
+	r, err := v.newObjectReader(owner, cal, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(evaluate)) {
+		if busy, err = v.appendBusy(busy, r, name, tr, floating, lim); err != nil {
+			return nil, errors.Join(err, r.close())
+		}
+	}
+	return domain.MergeBusy(busy), r.close()
+}
+
+// appendBusy appends the busy time of the object name, evaluated.
+func (v *View) appendBusy(busy []domain.BusyPeriod, r *objectReader, name string, tr domain.TimeRange, floating *time.Location, lim domain.ExpandLimits) ([]domain.BusyPeriod, error) {
+	o, err := r.read(name)
+	if err != nil || o.Component != "VEVENT" && o.Component != "VFREEBUSY" {
+		return busy, err
+	}
+	obj, err := v.Parse(o)
+	if err != nil {
+		return busy, err
+	}
+	periods, err := domain.BusyPeriods(obj, tr, floating, lim)
+	return append(busy, periods...), err
 }

@@ -21,8 +21,8 @@ func advance(h *history, through time.Time) eventlog.Record {
 func sources(t *testing.T, v *View, cal string, tr domain.TimeRange) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
-	err := v.timeCandidates("alice", cal, tr, func(name string, bucket []byte) error {
-		out[name] = out[name] || bucket != nil
+	err := v.timeCandidates("alice", cal, tr, func(name []byte, bucket []byte) error {
+		out[string(name)] = out[string(name)] || bucket != nil
 		return nil
 	})
 	if err != nil {

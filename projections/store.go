@@ -60,6 +60,8 @@ type Store struct {
 
 	principals principalCache
 	parsed     parsedCache
+	data       dataCache
+	members    memberCache
 
 	// bulkStore: opened with Options.Bulk, so without a WAL, and rebuilt
 	// by ingesting sortedRuns. dir, fs and pebbleOpts are where and how
@@ -455,15 +457,17 @@ func (s *Store) WaitFor(ctx context.Context, pos eventlog.Position) error {
 func (s *Store) View() *View {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return &View{snap: s.db.NewSnapshot(), cp: s.cp, parsed: &s.parsed}
+	return &View{snap: s.db.NewSnapshot(), cp: s.cp, parsed: &s.parsed, data: &s.data, members: &s.members}
 }
 
 // View is a consistent snapshot of every projection. It is safe for
 // concurrent use.
 type View struct {
-	snap   *pebble.Snapshot
-	cp     eventlog.Position
-	parsed *parsedCache // the store's; nil for views that keep none
+	snap    *pebble.Snapshot
+	cp      eventlog.Position
+	parsed  *parsedCache // the store's; nil for views that keep none
+	data    *dataCache   // likewise
+	members *memberCache // likewise
 
 	errMu sync.Mutex
 	err   error
@@ -544,6 +548,26 @@ func (v *View) Object(owner, cal, name string) (Object, bool, error) {
 		err = fmt.Errorf("projections: object %s/%s/%s has no data: %w", owner, cal, name, errCorrupt)
 	}
 	return o, err == nil, err
+}
+
+// WithData returns o, a live object of the calendar read without its data,
+// with its data.
+func (v *View) WithData(owner, cal string, o Object) (Object, error) {
+	err := fillData(v.data, &o, func() (string, error) {
+		var data string
+		found, err := get(v.snap, memberKey(tagData, owner, cal, o.Name), func(val []byte) error {
+			data = string(val)
+			return nil
+		})
+		if err == nil && !found {
+			err = errCorrupt
+		}
+		return data, err
+	})
+	if err != nil {
+		err = fmt.Errorf("projections: object %s/%s/%s has no data: %w", owner, cal, o.Name, err)
+	}
+	return o, err
 }
 
 // ObjectMeta looks up a live object without reading its data.

@@ -468,54 +468,167 @@ func (v *View) IndexHorizon() (h IndexHorizon, found bool, err error) {
 	return h, found, err
 }
 
+// Candidate is an object ObjectsOverlapping offers, with what the index
+// alone knows of it.
+type Candidate struct {
+	Object
+	// EventInRange reports that the index proves a VEVENT instance of the
+	// object overlaps the range in any query timezone: one of the exact
+	// busy periods stored with it does (freebusy.go), and busy time is only
+	// ever taken from VEVENT instances. A filter that asks nothing else
+	// then needs no evaluation, and the object no parse. False proves
+	// nothing: transparent, cancelled, zero-length and floating instances
+	// have no exact busy period, so the caller must evaluate the object.
+	EventInRange bool
+}
+
 // ObjectsOverlapping calls fn, in name order, for every live object of the
 // calendar that may have an instance overlapping tr (RFC 4791 §9.9, in any
 // query timezone), each once: a superset of the matches, which the caller
-// must check. Its cost is O(candidates + objects indexed as open-ended),
-// not O(calendar).
-func (v *View) ObjectsOverlapping(owner, cal string, tr domain.TimeRange, withData bool, fn func(Object) error) error {
-	names := map[string]bool{}
-	err := v.timeCandidates(owner, cal, tr, func(name string, _ []byte) error {
-		names[name] = true
+// must check unless the candidate's EventInRange answers its question. Its
+// cost is O(candidates + objects indexed as open-ended), not O(calendar).
+func (v *View) ObjectsOverlapping(owner, cal string, tr domain.TimeRange, withData bool, fn func(Candidate) error) error {
+	var cands []candidate
+	err := v.timeCandidates(owner, cal, tr, func(name []byte, bucketVal []byte) error {
+		c := candidate{name: string(name)}
+		if bucketVal != nil {
+			var err error
+			if c.proven, err = bucketOverlaps(bucketVal, tr); err != nil {
+				return err
+			}
+		}
+		cands = append(cands, c)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, name := range sortedNames(names) {
-		var o Object
-		var found bool
-		if withData {
-			o, found, err = v.Object(owner, cal, name)
-		} else {
-			o, found, err = v.ObjectMeta(owner, cal, name)
+	// Name order, each name once, proven if any of its entries proves it.
+	slices.SortFunc(cands, func(a, b candidate) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
 		}
-		if err == nil && !found {
-			err = errCorrupt // the index names an object that does not exist
+		return boolOrder(b.proven) - boolOrder(a.proven)
+	})
+	cands = slices.CompactFunc(cands, func(a, b candidate) bool { return a.name == b.name })
+	names := make([]string, len(cands))
+	for i, c := range cands {
+		names[i] = c.name
+	}
+	cached, err := v.cachedMeta(owner, cal, names)
+	if err != nil {
+		return err
+	}
+	r, err := v.newObjectReader(owner, cal, withData)
+	if err != nil {
+		return err
+	}
+	for i, c := range cands {
+		var o Object
+		if cached != nil && cached[i].Name != "" {
+			o, err = r.withData(cached[i])
+		} else {
+			o, err = r.read(c.name)
 		}
 		if err == nil {
-			err = fn(o)
+			err = fn(Candidate{Object: o, EventInRange: c.proven})
 		}
 		if err != nil {
-			return err
+			return errors.Join(err, r.close())
 		}
 	}
-	return nil
+	return r.close()
 }
 
-func sortedNames(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
+type candidate struct {
+	name   string
+	proven bool
+}
+
+func boolOrder(b bool) int {
+	if b {
+		return 1
 	}
-	slices.Sort(out)
-	return out
+	return 0
+}
+
+// objectReader reads objects of one calendar in ascending name order, with
+// one iterator per table rather than one built for every Get; its seeks
+// only go forward, so Pebble turns those to near keys into nexts.
+type objectReader struct {
+	meta, data             *pebble.Iterator // data is nil without data
+	metaPrefix, dataPrefix []byte
+	owner, cal             string
+	cache                  *dataCache
+}
+
+func (v *View) newObjectReader(owner, cal string, withData bool) (*objectReader, error) {
+	r := &objectReader{metaPrefix: calPrefix(tagObject, owner, cal), owner: owner, cal: cal, cache: v.data}
+	var err error
+	if r.meta, err = v.snap.NewIter(&pebble.IterOptions{LowerBound: r.metaPrefix, UpperBound: prefixEnd(r.metaPrefix)}); err != nil {
+		return nil, err
+	}
+	if withData {
+		r.dataPrefix = calPrefix(tagData, owner, cal)
+		if r.data, err = v.snap.NewIter(&pebble.IterOptions{LowerBound: r.dataPrefix, UpperBound: prefixEnd(r.dataPrefix)}); err != nil {
+			return nil, errors.Join(err, r.meta.Close())
+		}
+	}
+	return r, nil
+}
+
+// read returns the live object name, which must exist: every caller got
+// the name from an index that only names live objects.
+func (r *objectReader) read(name string) (Object, error) {
+	val, err := seekExact(r.meta, r.metaPrefix, name)
+	if err != nil {
+		return Object{}, err
+	}
+	o, err := decodeObjectMeta(name, val)
+	if err != nil {
+		return o, err
+	}
+	return r.withData(o)
+}
+
+// withData adds o's data if the reader reads data.
+func (r *objectReader) withData(o Object) (Object, error) {
+	if r.data == nil {
+		return o, nil
+	}
+	err := fillData(r.cache, &o, func() (string, error) {
+		val, err := seekExact(r.data, r.dataPrefix, o.Name)
+		return string(val), err
+	})
+	if err != nil {
+		err = fmt.Errorf("projections: object %s/%s/%s has no data: %w", r.owner, r.cal, o.Name, err)
+	}
+	return o, err
+}
+
+// seekExact positions it at prefix+name and returns the value, valid until
+// it moves; errCorrupt when there is no such key.
+func seekExact(it *pebble.Iterator, prefix []byte, name string) ([]byte, error) {
+	key := append(slices.Clip(prefix), name...)
+	if !it.SeekGE(key) || !bytes.Equal(it.Key(), key) {
+		return nil, errors.Join(it.Error(), errCorrupt)
+	}
+	return it.ValueAndErr()
+}
+
+func (r *objectReader) close() error {
+	err := r.meta.Close()
+	if r.data != nil {
+		err = errors.Join(err, r.data.Close())
+	}
+	return err
 }
 
 // timeCandidates calls fn with each object whose 'e' entry reaches tr (with
 // a nil value) and with each 't' key in tr's buckets (with its value). An
-// object may come more than once.
-func (v *View) timeCandidates(owner, cal string, tr domain.TimeRange, fn func(name string, bucketVal []byte) error) error {
+// object may come more than once. Name and value are valid only during the
+// call.
+func (v *View) timeCandidates(owner, cal string, tr domain.TimeRange, fn func(name, bucketVal []byte) error) error {
 	end := int64(math.MaxInt64)
 	if !tr.End.IsZero() {
 		end = tr.End.Unix()
@@ -524,7 +637,7 @@ func (v *View) timeCandidates(owner, cal string, tr domain.TimeRange, fn func(na
 	err := v.scan(openPrefix, func(key, val []byte) error {
 		from, _, _, err := decodeOpenEnded(val)
 		if err == nil && from <= end {
-			err = fn(string(key[len(openPrefix):]), nil)
+			err = fn(key[len(openPrefix):], nil)
 		}
 		return err
 	})
@@ -553,7 +666,7 @@ func (v *View) timeCandidates(owner, cal string, tr domain.TimeRange, fn func(na
 			} else {
 				var val []byte
 				if val, err = it.ValueAndErr(); err == nil {
-					err = fn(string(it.Key()[nameAt:]), val)
+					err = fn(it.Key()[nameAt:], val)
 				}
 			}
 			if err != nil {

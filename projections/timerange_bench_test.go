@@ -100,7 +100,7 @@ func BenchmarkTimeRangeQuery(b *testing.B) {
 			// The index's own share: candidates and their data, unparsed.
 			v := view(b, s)
 			for b.Loop() {
-				if err := v.ObjectsOverlapping("alice", "work", tr, true, func(Object) error { return nil }); err != nil {
+				if err := v.ObjectsOverlapping("alice", "work", tr, true, func(Candidate) error { return nil }); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -129,7 +129,7 @@ func BenchmarkTimeRangeQuery(b *testing.B) {
 					}
 					var err error
 					if indexed {
-						err = v.ObjectsOverlapping("alice", "work", tr, true, check)
+						err = v.ObjectsOverlapping("alice", "work", tr, true, func(c Candidate) error { return check(c.Object) })
 					} else {
 						err = v.Objects("alice", "work", true, check)
 					}

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -193,8 +194,10 @@ func TestTimeRangeIndexMatchesBruteForce(t *testing.T) {
 	g := genCalendar{r: r}
 	s := newStore(t)
 	h := newHistory(t)
-	var objects, offers, matches int
-	defer func() { t.Logf("%d objects checked, %d offered by the index, %d matched", objects, offers, matches) }()
+	var objects, offers, proven, matches int
+	defer func() {
+		t.Logf("%d objects checked, %d offered by the index, %d of them proven by it, %d matched", objects, offers, proven, matches)
+	}()
 	for c := range cases {
 		cal := fmt.Sprintf("c%d", c)
 		recs := []eventlog.Record{h.cal("alice", cal, &domain.CalendarCreated{Owner: "alice", Name: cal})}
@@ -224,17 +227,23 @@ func TestTimeRangeIndexMatchesBruteForce(t *testing.T) {
 			zone, _ := time.LoadLocation(genQueryZones[r.IntN(len(genQueryZones))])
 			comp := []string{"VEVENT", "VTODO"}[r.IntN(2)]
 			filter := domain.CompFilter{Name: "VCALENDAR", CompFilters: []domain.CompFilter{{Name: comp, TimeRange: &tr}}}
-			match := func(o Object) bool {
-				obj, err := domain.ParseObject([]byte(o.Data))
+			eventFilter := domain.CompFilter{Name: "VCALENDAR", CompFilters: []domain.CompFilter{{Name: "VEVENT", TimeRange: &tr}}}
+			// The index's side evaluates objects from the view's cache of
+			// parsed objects, which remember their instances across
+			// windows and zones; brute force parses afresh.
+			matchFilter := func(o Object, filter *domain.CompFilter, parse func(Object) (*domain.Object, error)) bool {
+				obj, err := parse(o)
 				if err != nil {
 					t.Fatal(err)
 				}
-				ok, err := domain.MatchObject(obj, &filter, zone, domain.ExpandLimits{})
+				ok, err := domain.MatchObject(obj, filter, zone, domain.ExpandLimits{})
 				if err != nil {
 					t.Fatal(err)
 				}
 				return ok
 			}
+			fresh := func(o Object) (*domain.Object, error) { return domain.ParseObject([]byte(o.Data)) }
+			match := func(o Object) bool { return matchFilter(o, &filter, fresh) }
 			var want, got, offered []string
 			var wantBusy []domain.BusyPeriod
 			err := v.Objects("alice", cal, true, func(o Object) error {
@@ -253,10 +262,16 @@ func TestTimeRangeIndexMatchesBruteForce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = v.ObjectsOverlapping("alice", cal, tr, true, func(o Object) error {
-				offered = append(offered, o.Name)
-				if match(o) {
-					got = append(got, o.Name)
+			err = v.ObjectsOverlapping("alice", cal, tr, true, func(c Candidate) error {
+				offered = append(offered, c.Name)
+				if c.EventInRange {
+					proven++
+					if !matchFilter(c.Object, &eventFilter, fresh) {
+						t.Errorf("calendar %s, %v..%v in %s: the index proves %s has a VEVENT in range, MatchObject finds none", cal, tr.Start, tr.End, zone, c.Name)
+					}
+				}
+				if matchFilter(c.Object, &filter, v.Parse) {
+					got = append(got, c.Name)
 				}
 				return nil
 			})
@@ -318,14 +333,14 @@ func TestTimeRangeIndexReplay(t *testing.T) {
 	live := map[string]bool{}
 	v.Objects("alice", "work", false, func(o Object) error { live[o.Name] = true; return nil })
 	var offered []string
-	if err := v.ObjectsOverlapping("alice", "work", domain.TimeRange{}, false, func(o Object) error {
-		offered = append(offered, o.Name)
+	if err := v.ObjectsOverlapping("alice", "work", domain.TimeRange{}, false, func(c Candidate) error {
+		offered = append(offered, c.Name)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(offered, sortedNames(live)) {
-		t.Fatalf("an open range offers %v, the live objects are %v", offered, sortedNames(live))
+	if !reflect.DeepEqual(offered, slices.Sorted(maps.Keys(live))) {
+		t.Fatalf("an open range offers %v, the live objects are %v", offered, slices.Sorted(maps.Keys(live)))
 	}
 	for _, kv := range a {
 		tag := kv[0][0]
@@ -336,6 +351,43 @@ func TestTimeRangeIndexReplay(t *testing.T) {
 			}
 			if !live[name] {
 				t.Errorf("index key %q outlived its object", kv[0])
+			}
+		}
+	}
+}
+
+// TestExpandedCalendarData: an expanded calendar-data is the same bytes
+// whether the object is parsed afresh or remembers its instances and
+// renderings from earlier windows, and whether it is written by the
+// expansion's own writer or, under a selection of everything, by the
+// general one.
+func TestExpandedCalendarData(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 11))
+	g := genCalendar{r: r}
+	everything := &domain.CompSelection{Name: "VCALENDAR", AllProps: true, AllComps: true}
+	for i := range 300 {
+		_, data := g.object(fmt.Sprintf("u%d", i))
+		kept, err := domain.ParseObject([]byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept.Remember()
+		for range 6 {
+			tr := g.timeRange()
+			if tr.Start.IsZero() || tr.End.IsZero() {
+				continue // CALDAV:expand has both bounds
+			}
+			zone, _ := time.LoadLocation(genQueryZones[r.IntN(len(genQueryZones))])
+			fresh := func() (*domain.Object, error) { return domain.ParseObject([]byte(data)) }
+			remembered := func() (*domain.Object, error) { return kept, nil }
+			want, wantErr := domain.SelectCalendarData([]byte(data), fresh, domain.DataSelection{Expand: &tr, Comp: everything}, zone, domain.ExpandLimits{})
+			for _, parse := range []func() (*domain.Object, error){fresh, remembered, remembered} {
+				got, err := domain.SelectCalendarData([]byte(data), parse, domain.DataSelection{Expand: &tr}, zone, domain.ExpandLimits{})
+				if string(got) != string(want) || (err == nil) != (wantErr == nil) {
+					t.Fatalf("%v in %s of\n%s\ngot (%v)\n%s\nwant (%v)\n%s", tr, zone, data, err, got, wantErr, want)
+				}
 			}
 		}
 	}
