@@ -102,6 +102,8 @@ func timingLines(data []byte) []byte {
 			name := line
 			if i := bytes.IndexAny(line, ";:"); i >= 0 {
 				name = line[:i]
+			} else {
+				name = foldedName(line, data)
 			}
 			// Property names are case-insensitive but nearly always sent
 			// upper-case: convert only the rare other ones.
@@ -113,6 +115,33 @@ func timingLines(data []byte) []byte {
 		}
 	}
 	return out
+}
+
+// foldedName is the name of a content line whose first line, line, holds
+// no ';' or ':': folding may split a name anywhere, and go-ical reads it
+// from the line unfolded (rest holds the lines after line).
+func foldedName(line, rest []byte) []byte {
+	name := append([]byte(nil), trimEOL(line)...)
+	for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+		next := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			next = rest[:i+1]
+		}
+		rest = rest[len(next):]
+		if i := bytes.IndexAny(next[1:], ";:"); i >= 0 {
+			return append(name, next[1:1+i]...)
+		}
+		name = append(name, trimEOL(next[1:])...)
+	}
+	return name
+}
+
+// trimEOL drops a line's end as bufio.Reader.ReadLine does.
+func trimEOL(line []byte) []byte {
+	if l, ok := bytes.CutSuffix(line, []byte("\n")); ok {
+		return bytes.TrimSuffix(l, []byte("\r"))
+	}
+	return line
 }
 
 // NewObject indexes a parsed calendar object.

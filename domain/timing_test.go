@@ -10,14 +10,17 @@ import (
 
 // ParseTiming must place every instance where ParseObject does, busy type
 // included, for every object we hold as a sample, and for the cases its
-// line filter could get wrong: lower-case names, folded timing lines,
-// VTIMEZONE rules, alarms and overrides.
+// line filter could get wrong: lower-case names, folded timing lines and
+// names, VTIMEZONE rules, alarms and overrides.
 func TestParseTimingAgrees(t *testing.T) {
 	samples := map[string][]byte{
 		"lower-case and folded": []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nbegin:vevent\r\nuid:a\r\n" +
 			"dtstart;tzid=Europe/Paris:20250301T090000\r\nDuration:PT1H\r\nSUMMARY:long\r\n  folded summary with DTEND:2025 inside\r\n" +
 			"RRULE:FREQ=DAILY;COUNT=5;\r\n BYHOUR=9,17\r\nexdate;tzid=Europe/Paris:20250302T090000\r\ntransp:TRANSPARENT\r\n" +
 			"X-DTEND:20300101T000000Z\r\nend:vevent\r\nEND:VCALENDAR\r\n"),
+		"property names folded": []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:c\r\n" +
+			"DTST\r\n ART:20250303T090000Z\r\nDTEND\r\n :20250303T100000Z\r\nRR\r\n\tULE\r\n ;X=1:FREQ=DAILY;COUNT=3\r\n" +
+			"END:VEVENT\r\nEND:VCALENDAR\r\n"),
 		"custom zone, override, alarm": []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" +
 			"BEGIN:VTIMEZONE\r\nTZID:Custom\r\nX-LIC-LOCATION:Nowhere\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\n" +
 			"RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\nEND:STANDARD\r\n" +

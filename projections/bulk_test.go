@@ -6,9 +6,11 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/kalends/kalends/domain"
 	"github.com/kalends/kalends/eventlog"
 )
@@ -176,4 +178,36 @@ func rebuildsMatch(t *testing.T, recs []eventlog.Record, want *Store) {
 			t.Fatalf("bulk %v: rebuilt store differs from the applied one: %v", bulk, groups(diffs))
 		}
 	}
+}
+
+// TestBulkOverlayLimit: a rebuild whose overlay outgrows its limit goes on
+// with ordinary batches, which read the DB, so they must come after the
+// last sorted run's ingestion, not race it (slowRuns makes the race lose).
+func TestBulkOverlayLimit(t *testing.T) {
+	defer func(n int) { rebuildBatchRecords = n }(rebuildBatchRecords)
+	defer func(n int) { bulkOverlayLimit = n }(bulkOverlayLimit)
+	rebuildBatchRecords, bulkOverlayLimit = 1024, 0
+	recs := manyRecords(t) // no horizon event, which would wait for the run
+	want := appliedInBatches(t, recs, 500)
+	got, err := Open("db", Options{Bulk: true, FS: slowRuns{vfs.NewMem()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, got)
+	if err := Rebuild(context.Background(), memLog(t, recs), got, recs[len(recs)-1].Position, nil); err != nil {
+		t.Fatal(err)
+	}
+	if diffs := digest(t, got).Diff(digest(t, want)); len(diffs) != 0 {
+		t.Fatalf("rebuilt store differs from the applied one: %v", groups(diffs))
+	}
+}
+
+// slowRuns is a filesystem on which writing a sorted run takes a while.
+type slowRuns struct{ vfs.FS }
+
+func (fs slowRuns) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	if strings.HasSuffix(name, "rebuild-run.sst") {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fs.FS.Create(name, c)
 }

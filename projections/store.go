@@ -83,8 +83,9 @@ type Store struct {
 
 // bulkOverlayLimit bounds the bytes of a rebuild's overlay, which holds
 // some 200 bytes per event applied (see overlay): past it, the rebuild goes
-// on reading the DB like an ordinary Apply.
-const bulkOverlayLimit = 2 << 30
+// on reading the DB like an ordinary Apply. (A variable so that tests can
+// cross it.)
+var bulkOverlayLimit = 2 << 30
 
 // Open opens (or creates) the projection store in dir. A store written by an
 // incompatible projection schema is wiped, so the projector rebuilds it.
@@ -313,20 +314,24 @@ func (s *Store) applyUnit(dec *decoder, lo, hi int) error {
 	if closed {
 		return ErrClosed
 	}
-	cp := s.applied
 	horizon := dec.records[lo].Type == domain.TypeIndexHorizonAdvanced
-	if horizon {
-		// Applying it reads the DB, which must hold every run before it.
+	run := s.bulkStore && s.bulk != nil
+	if horizon || !run {
+		// Applying it reads the DB, which must hold every run before it:
+		// a horizon reads it, and so does a unit without the complete
+		// overlay (dropped past bulkOverlayLimit while a run is ingested);
+		// a batch committed before that ingest would also be overwritten by
+		// it, and publish a checkpoint the ingest then moves back.
 		if err := s.awaitIngest(); err != nil {
 			return err
 		}
 	}
+	cp := s.applied
 	ov := s.bulk
 	if ov == nil {
 		ov = newOverlay(false)
 	}
 	var w writes
-	run := s.bulkStore && s.bulk != nil
 	if run {
 		w = newSortedRun()
 	} else {
