@@ -36,7 +36,8 @@ type Options struct {
 	FS vfs.FS
 	// Bulk opens the store for one Rebuild and Close, nothing else: no
 	// write-ahead log and no compactions while it fills (Rebuild compacts
-	// once at its end). A crash leaves it at the checkpoint of its last
+	// once at its end); a rebuild writes it as ingested sorted runs. A
+	// crash leaves it at the checkpoint of its last ingested run or
 	// flushed memtable, from which serving resumes.
 	Bulk bool
 }
