@@ -15,7 +15,8 @@ import (
 	"github.com/kalends/kalends/eventlog"
 )
 
-// applier turns one Apply's records into one Pebble batch. Later records
+// applier turns one unit of Apply's records into one Pebble batch, or one
+// sorted run in a bulk store's rebuild (bulk.go). Later records
 // must read what earlier ones in the same batch wrote (a rename is a put and
 // a delete of the same UID), so the batch's writes to the tables that
 // applying reads back are kept in an overlay in front of the DB: cheaper

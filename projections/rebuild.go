@@ -145,7 +145,7 @@ func (s *Store) endBulk() error {
 }
 
 // compactAll flushes a bulk store and compacts it once, so that it is served
-// from a tidy LSM rather than from every memtable the rebuild flushed.
+// from a tidy LSM rather than from every run the rebuild ingested into L0.
 func (s *Store) compactAll(ctx context.Context) error {
 	if err := s.db.Flush(); err != nil {
 		return err

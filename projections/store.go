@@ -65,8 +65,8 @@ type Store struct {
 	members    memberCache
 
 	// bulkStore: opened with Options.Bulk, so without a WAL, and rebuilt
-	// by ingesting sortedRuns. dir, fs and pebbleOpts are where and how
-	// they are written.
+	// by ingesting sortedRuns. dir, fs and runOpts are where and how they
+	// are written.
 	bulkStore bool
 	dir       string
 	fs        vfs.FS
@@ -133,9 +133,10 @@ func pebbleOptions(opts Options) *pebble.Options {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	if opts.Bulk {
+		// Every ingested run lands in L0 until the one compaction at the
+		// end; no number of them may stop writes.
 		o.DisableWAL = true
 		o.DisableAutomaticCompactions = true
-		o.MemTableSize = 256 << 20
 		o.L0StopWritesThreshold = math.MaxInt32
 	}
 	return o
