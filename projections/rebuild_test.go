@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,8 +141,8 @@ func TestRunCatchesUpThroughRebuild(t *testing.T) {
 	recs := manyRecords(t)
 	log := memLog(t, recs)
 	head := recs[len(recs)-1].Position
-	var logged bytes.Buffer
-	s, err := Open(t.TempDir(), Options{Logger: zerolog.New(&logged)})
+	logged := &lockedBuffer{}
+	s, err := Open(t.TempDir(), Options{Logger: zerolog.New(logged)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,14 +150,21 @@ func TestRunCatchesUpThroughRebuild(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, log) }()
-	waitCtx, waitCancel := context.WithTimeout(ctx, time.Minute)
-	defer waitCancel()
-	if err := s.WaitFor(waitCtx, head); err != nil {
-		t.Fatal(err)
+	// Run subscribes, and says so, only once the catch-up is over; the
+	// checkpoint alone reaches the head before Rebuild has returned.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(logged.String(), "projector running") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the projector never subscribed: %s", logged.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if s.Checkpoint() != head {
+		t.Fatalf("checkpoint %d, want %d", s.Checkpoint(), head)
 	}
 	if !strings.Contains(logged.String(), "projections caught up") {
 		t.Errorf("no catch-up through Rebuild: %s", logged.String())
@@ -166,4 +174,22 @@ func TestRunCatchesUpThroughRebuild(t *testing.T) {
 	if diffs := digest(t, s).Diff(digest(t, want)); len(diffs) != 0 {
 		t.Fatalf("caught-up store differs: %v", groups(diffs))
 	}
+}
+
+// lockedBuffer is a log destination a test may read while the store writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
