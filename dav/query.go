@@ -157,10 +157,14 @@ func eventRangeOnly(f *domain.CompFilter) bool {
 
 // floatingZone is the zone floating times are evaluated in: the query's
 // CALDAV:timezone, else the calendar's calendar-timezone, else UTC
-// (RFC 4791 §9.8).
-func floatingZone(query *node, cal projections.Calendar) *time.Location {
+// (RFC 4791 §9.8). A query's timezone that is not one VTIMEZONE is refused
+// (§7.8); the calendar's was checked when it was set.
+func floatingZone(query *node, cal projections.Calendar) (*time.Location, error) {
 	text := ""
 	if tz := query.child(nsCalDAV, "timezone"); tz != nil {
+		if err := domain.ValidateQueryTimezone(tz.Text); err != nil {
+			return nil, err
+		}
 		text = tz.Text
 	} else if p, ok := cal.Prop(nsCalDAV, "calendar-timezone"); ok {
 		var v struct {
@@ -170,7 +174,7 @@ func floatingZone(query *node, cal projections.Calendar) *time.Location {
 			text = v.Text
 		}
 	}
-	return zoneOfVTimezone(text)
+	return zoneOfVTimezone(text), nil
 }
 
 // zoneOfVTimezone resolves the TZID of the one VTIMEZONE in an iCalendar
@@ -182,11 +186,11 @@ func zoneOfVTimezone(text string) *time.Location {
 	if strings.TrimSpace(text) == "" {
 		return time.UTC
 	}
-	cal, err := ical.NewDecoder(strings.NewReader(text)).Decode()
+	obj, err := domain.ParseObject([]byte(text))
 	if err != nil {
 		return time.UTC
 	}
-	for _, c := range cal.Children {
+	for _, c := range obj.Calendar.Children {
 		if c.Name != ical.CompTimezone {
 			continue
 		}
@@ -227,7 +231,10 @@ func (s *server) calendarQuery(w http.ResponseWriter, r *http.Request, t target,
 	if err != nil {
 		return err
 	}
-	rr.floating, rr.view = floatingZone(root, res.cal), v
+	if rr.floating, err = floatingZone(root, res.cal); err != nil {
+		return withHrefs(err, t)
+	}
+	rr.view = v
 	compName, cheap := componentOnly(&filter)
 	eventRange := eventRangeOnly(&filter)
 	// Matching and rendering happen before the 207 is committed, so that a
@@ -322,7 +329,10 @@ func (s *server) freeBusyQuery(w http.ResponseWriter, r *http.Request, t target,
 	if err != nil {
 		return err
 	}
-	floating := floatingZone(root, res.cal)
+	floating, err := floatingZone(root, res.cal)
+	if err != nil {
+		return withHrefs(err, t)
+	}
 	lim := domain.ExpandLimits{MaxInstances: s.cfg.Limits.MaxInstances}
 	var busy []domain.BusyPeriod
 	if transp, _ := res.storedProp(xml.Name{Space: nsCalDAV, Local: "schedule-calendar-transp"}); !strings.Contains(transp.XML, "transparent") {

@@ -171,7 +171,10 @@ func (s *server) multiget(w http.ResponseWriter, r *http.Request, t target, root
 	if err != nil {
 		return err
 	}
-	rr.floating, rr.view = floatingZone(root, calRes.cal), v
+	if rr.floating, err = floatingZone(root, calRes.cal); err != nil {
+		return withHrefs(err, t)
+	}
+	rr.view = v
 	ms := startMultistatus(w, r, "multistatus")
 	for _, h := range root.Children {
 		if !h.is(nsDAV, "href") {
@@ -271,7 +274,10 @@ func (s *server) syncCollection(w http.ResponseWriter, r *http.Request, t target
 		return err
 	}
 	cal := calRes.cal
-	rr.floating, rr.view = floatingZone(root, cal), v
+	if rr.floating, err = floatingZone(root, cal); err != nil {
+		return withHrefs(err, t)
+	}
+	rr.view = v
 	after, initial := cal.Incarnation, true
 	if tok := root.child(nsDAV, "sync-token"); tok != nil && strings.TrimSpace(tok.Text) != "" {
 		if after, err = parseSyncToken(strings.TrimSpace(tok.Text), cal); err != nil {

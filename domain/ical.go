@@ -347,16 +347,9 @@ func parseCalendar(data []byte) (cal *ical.Calendar, err error) {
 	if err := checkLexical(data); err != nil {
 		return nil, err
 	}
-	// go-ical panics instead of erroring on some malformed parameters
-	// (`X;P="a"b:`, `X;P=a` without a colon); that is still just bad data.
-	defer func() {
-		if r := recover(); r != nil {
-			cal, err = nil, refuse(ValidCalendarData, "malformed content line")
-		}
-	}()
 	dec, done := newDecoder(data)
 	defer done()
-	cal, err = dec.Decode()
+	cal, err = decodeNext(dec)
 	if errors.Is(err, io.EOF) {
 		return nil, refuse(ValidCalendarData, "data ends before END:VCALENDAR")
 	}
@@ -367,10 +360,26 @@ func parseCalendar(data []byte) (cal *ical.Calendar, err error) {
 	// VCALENDAR per resource, and anything after it would be stored unseen.
 	// go-ical reports an unfinished trailing component as a clean end of
 	// input, so the VCALENDARs begun are counted too.
-	if _, err := dec.Decode(); !errors.Is(err, io.EOF) || vcalendarsBegun(data) != 1 {
+	if _, err := decodeNext(dec); !errors.Is(err, io.EOF) || vcalendarsBegun(data) != 1 {
 		return nil, refuse(ValidCalendarData, "data after END:VCALENDAR")
 	}
 	return cal, nil
+}
+
+// errMalformedLine is what decodeNext reports for input go-ical panics on.
+var errMalformedLine = errors.New("malformed content line")
+
+// decodeNext decodes dec's next component. go-ical panics instead of
+// erroring on some malformed parameters (`X;P="a"b:`, `X;P=a` without a
+// colon, `X;P=` at the end of the input); that is still just bad data,
+// and every parse of outside text goes through here.
+func decodeNext(dec *ical.Decoder) (cal *ical.Calendar, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			cal, err = nil, errMalformedLine
+		}
+	}()
+	return dec.Decode()
 }
 
 // lineReaders recycles the 4 KB read buffer that go-ical's decoder would
@@ -501,22 +510,37 @@ func validateTimezone(content string) error {
 	if err != nil {
 		return refuse(ValidTimezone, "%v", err)
 	}
+	return checkOneVTimezone(text, ValidTimezone)
+}
+
+// ValidateQueryTimezone checks the text of a calendar-query's
+// CALDAV:timezone, which RFC 4791 §7.8 also wants to be an iCalendar object
+// with exactly one VTIMEZONE, refused as valid-calendar-data.
+func ValidateQueryTimezone(text string) error {
+	return checkOneVTimezone(text, ValidCalendarData)
+}
+
+func checkOneVTimezone(text string, c Condition) error {
 	cal, err := parseCalendar([]byte(text))
 	if err != nil {
-		return refuse(ValidTimezone, "%v", err)
+		reason := err.Error()
+		if pe, ok := err.(*PreconditionError); ok {
+			reason = pe.Reason
+		}
+		return refuse(c, "%s", reason)
 	}
 	n := 0
-	for _, c := range cal.Children {
-		if c.Name != ical.CompTimezone {
+	for _, comp := range cal.Children {
+		if comp.Name != ical.CompTimezone {
 			continue
 		}
-		if tzid := c.Props.Get(ical.PropTimezoneID); tzid == nil || tzid.Value == "" {
-			return refuse(ValidTimezone, "VTIMEZONE without TZID")
+		if tzid := comp.Props.Get(ical.PropTimezoneID); tzid == nil || tzid.Value == "" {
+			return refuse(c, "VTIMEZONE without TZID")
 		}
 		n++
 	}
 	if n != 1 {
-		return refuse(ValidTimezone, "%d VTIMEZONE components; exactly one is required", n)
+		return refuse(c, "%d VTIMEZONE components; exactly one is required", n)
 	}
 	return nil
 }

@@ -54,7 +54,7 @@ type Object struct {
 // ParseObject parses iCalendar text into an Object.
 func ParseObject(data []byte) (*Object, error) {
 	dec, done := newDecoder(data)
-	cal, err := dec.Decode()
+	cal, err := decodeNext(dec)
 	done()
 	if err != nil {
 		return nil, fmt.Errorf("domain: parse calendar object: %w", err)
