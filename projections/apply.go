@@ -383,6 +383,9 @@ type decoder struct {
 	// parses and expands the object), so the workers compute it beside the
 	// decoding instead of the applier doing it serially.
 	indexes []*timeIndex
+	// index is false when no time-range index is wanted (RebuildIndex
+	// indexes an object only once it knows the version that lasts).
+	index   bool
 	errs    []error
 	ready   []chan struct{} // closed when its chunk is decoded
 	next    atomic.Int64    // the next chunk to claim
@@ -394,10 +397,11 @@ type decoder struct {
 // enough that claiming a chunk costs nothing next to decoding it.
 const decodeChunk = 64
 
-func decode(records []eventlog.Record) *decoder {
+func decode(records []eventlog.Record, index bool) *decoder {
 	chunks := (len(records) + decodeChunk - 1) / decodeChunk
 	d := &decoder{
 		records: records,
+		index:   index,
 		events:  make([]domain.Event, len(records)),
 		indexes: make([]*timeIndex, len(records)),
 		errs:    make([]error, len(records)),
@@ -421,7 +425,7 @@ func (d *decoder) work() {
 		for i := c * decodeChunk; i < min((c+1)*decodeChunk, len(d.records)); i++ {
 			r := d.records[i]
 			d.events[i], d.errs[i] = domain.Decode(r.Type, r.SchemaVersion, r.Data)
-			if put, ok := d.events[i].(*domain.ObjectPut); ok {
+			if put, ok := d.events[i].(*domain.ObjectPut); ok && d.index {
 				ti := indexObject(put.Data, objectHorizon(r.Meta.Time))
 				d.indexes[i] = &ti
 			}

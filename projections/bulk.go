@@ -121,32 +121,48 @@ func (r *sortedRun) ingest(ctx context.Context, db *pebble.DB, fs vfs.FS, path s
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
+	spans := make([][2][]byte, len(r.ranges))
+	for i, rg := range r.ranges {
+		spans[i] = [2][]byte{rg.start, rg.end}
+	}
+	return ingestTable(ctx, db, fs, path, wo, spans, func(w *sstable.Writer) error {
+		for i := range r.entries {
+			e := &r.entries[i]
+			if i+1 < len(r.entries) && bytes.Equal(e.key, r.entries[i+1].key) || r.dropped(e) {
+				continue // a later write to the key wins, or a later range deletion
+			}
+			var err error
+			if e.deleted {
+				err = w.Delete(e.key)
+			} else {
+				err = w.Set(e.key, e.val)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ingestTable writes one sstable at path (on fs), its point keys by
+// writePoints in key order and then the range deletions of deleted, and
+// ingests it into db. Every key of an ingested table carries one sequence
+// number, so its range deletions remove what db held before, never the
+// table's own keys.
+func ingestTable(ctx context.Context, db *pebble.DB, fs vfs.FS, path string, wo sstable.WriterOptions,
+	deleted [][2][]byte, writePoints func(*sstable.Writer) error) error {
 	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return err
 	}
 	defer fs.Remove(path) // Ingest links or copies it into the store
 	w := sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
-	for i := range r.entries {
-		e := &r.entries[i]
-		if i+1 < len(r.entries) && bytes.Equal(e.key, r.entries[i+1].key) || r.dropped(e) {
-			continue // a later write to the key wins, or a later range deletion
-		}
-		if e.deleted {
-			err = w.Delete(e.key)
-		} else {
-			err = w.Set(e.key, e.val)
-		}
-		if err != nil {
-			w.Close()
-			return err
-		}
+	if err := writePoints(w); err != nil {
+		w.Close()
+		return err
 	}
-	spans := make([][2][]byte, len(r.ranges))
-	for i, rg := range r.ranges {
-		spans[i] = [2][]byte{rg.start, rg.end}
-	}
-	for _, span := range fragment(spans) {
+	for _, span := range fragment(deleted) {
 		if err := w.DeleteRange(span[0], span[1]); err != nil {
 			w.Close()
 			return err

@@ -42,6 +42,52 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	batches, readErr := readBatches(ctx, log, from, upTo)
+	// Decoding (and indexing) a batch is independent of the store, so the
+	// next batch decodes on every core while the applier, a single
+	// goroutine, applies and writes the one before.
+	var ahead *decoder
+	for batch := range batches {
+		next := decode(batch, true)
+		if ahead != nil {
+			if err := applyAhead(store, ahead, progress, upTo); err != nil {
+				next.stop()
+				cancel()
+				for range batches {
+				}
+				return err
+			}
+		}
+		ahead = next
+	}
+	if ahead != nil {
+		if err := applyAhead(store, ahead, progress, upTo); err != nil {
+			return err
+		}
+	}
+	if err := store.endBulk(); err != nil {
+		return err
+	}
+	if err := <-readErr; err != nil {
+		return fmt.Errorf("projections: rebuild: read the log after %d: %w", store.Checkpoint(), err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if cp := store.Checkpoint(); cp < upTo {
+		return fmt.Errorf("projections: rebuild: the log ends at %d, before %d", cp, upTo)
+	}
+	if store.bulkStore {
+		return store.compactAll(ctx)
+	}
+	return nil
+}
+
+// readBatches reads the log's records after from up to and including upTo
+// in one goroutine, handing them on in batches while it reads the next;
+// the error channel gets its outcome once batches is closed. Cancel ctx to
+// stop it early, and drain batches.
+func readBatches(ctx context.Context, log eventlog.Log, from, upTo eventlog.Position) (<-chan []eventlog.Record, <-chan error) {
 	batches := make(chan []eventlog.Record, 1)
 	readErr := make(chan error, 1)
 	go func() {
@@ -76,44 +122,7 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 		}
 		readErr <- err
 	}()
-	// Decoding (and indexing) a batch is independent of the store, so the
-	// next batch decodes on every core while the applier, a single
-	// goroutine, applies and writes the one before.
-	var ahead *decoder
-	for batch := range batches {
-		next := decode(batch)
-		if ahead != nil {
-			if err := applyAhead(store, ahead, progress, upTo); err != nil {
-				next.stop()
-				cancel()
-				for range batches {
-				}
-				return err
-			}
-		}
-		ahead = next
-	}
-	if ahead != nil {
-		if err := applyAhead(store, ahead, progress, upTo); err != nil {
-			return err
-		}
-	}
-	if err := store.endBulk(); err != nil {
-		return err
-	}
-	if err := <-readErr; err != nil {
-		return fmt.Errorf("projections: rebuild: read the log after %d: %w", store.Checkpoint(), err)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if cp := store.Checkpoint(); cp < upTo {
-		return fmt.Errorf("projections: rebuild: the log ends at %d, before %d", cp, upTo)
-	}
-	if store.bulkStore {
-		return store.compactAll(ctx)
-	}
-	return nil
+	return batches, readErr
 }
 
 func applyAhead(store *Store, dec *decoder, progress func(done, total eventlog.Position), upTo eventlog.Position) error {

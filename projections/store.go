@@ -65,8 +65,8 @@ type Store struct {
 	members    memberCache
 
 	// bulkStore: opened with Options.Bulk, so without a WAL, and rebuilt
-	// by ingesting sortedRuns. dir, fs and runOpts are where and how they
-	// are written.
+	// by ingesting sortedRuns. dir, fs and runOpts are where and how those
+	// runs, and RebuildIndex's table, are written.
 	bulkStore bool
 	dir       string
 	fs        vfs.FS
@@ -99,10 +99,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("projections: open %s: %w", dir, err)
 	}
 	s := &Store{db: db, log: opts.Logger, moved: make(chan struct{}), bulkStore: opts.Bulk, dir: dir, fs: o.FS}
-	if opts.Bulk {
-		o.EnsureDefaults()
-		s.runOpts = o.MakeWriterOptions(0, db.TableFormat())
-	}
+	o.EnsureDefaults()
+	s.runOpts = o.MakeWriterOptions(0, db.TableFormat())
 	if s.cp, err = s.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("projections: open %s: %w", dir, err)
@@ -278,7 +276,7 @@ func (s *Store) Apply(records []eventlog.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	return s.applyDecoded(decode(records))
+	return s.applyDecoded(decode(records, true))
 }
 
 // applyDecoded is Apply once dec has been started on the records: Rebuild

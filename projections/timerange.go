@@ -322,23 +322,45 @@ func (a *applier) writeTimeIndex(owner, cal, name string, ti *timeIndex) error {
 		}
 		return a.del(recKey)
 	}
-	w := bucketWidth(ti.level)
-	for _, b := range ti.buckets {
-		val := encodeBucketPeriods(ti, b*w, (b+1)*w)
-		if err := a.w.Set(timeKey(owner, cal, ti.level, b, name), val, nil); err != nil {
-			return err
-		}
+	err := eachTimeKey(owner, cal, name, ti, func(key, val []byte) error { return a.w.Set(key, val, nil) })
+	if err != nil {
+		return err
 	}
-	if ti.from != never {
-		val := binary.BigEndian.AppendUint64(nil, biased(ti.from))
-		if ti.from != always {
-			val = binary.BigEndian.AppendUint64(val, biased(ti.horizon))
-		}
+	if val := openEndedValue(ti); val != nil {
 		if err := a.w.Set(memberKey(tagOpenEnded, owner, cal, name), val, nil); err != nil {
 			return err
 		}
 	}
 	return a.set(recKey, encodeTimeIndexRecord(ti))
+}
+
+// eachTimeKey calls fn with each 't' key of name's index entry ti, in key
+// order, and its value.
+func eachTimeKey(owner, cal, name string, ti *timeIndex, fn func(key, val []byte) error) error {
+	for _, b := range ti.buckets {
+		if err := fn(timeKey(owner, cal, ti.level, b, name), bucketValue(ti, b)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bucketValue is the 't' value of ti's bucket b.
+func bucketValue(ti *timeIndex, b int64) []byte {
+	w := bucketWidth(ti.level)
+	return encodeBucketPeriods(ti, b*w, (b+1)*w)
+}
+
+// openEndedValue is ti's 'e' value, nil when it has none.
+func openEndedValue(ti *timeIndex) []byte {
+	if ti.from == never {
+		return nil
+	}
+	val := binary.BigEndian.AppendUint64(nil, biased(ti.from))
+	if ti.from != always {
+		val = binary.BigEndian.AppendUint64(val, biased(ti.horizon))
+	}
+	return val
 }
 
 // decodeOpenEnded reads an 'e' value: from, and the horizon if the object

@@ -172,11 +172,9 @@ func BenchmarkApplyMixed(b *testing.B) {
 	})
 }
 
-// BenchmarkRebuildMixed measures what `kalends rebuild` does to the
-// projections, the time-range index included: 20,000 ObjectPuts of the
-// realistic mix replayed from an in-memory log into an empty bulk store on
-// disk, the final compaction included.
-func BenchmarkRebuildMixed(b *testing.B) {
+// mixedLog is an in-memory log of one calendar's creation and 20,000
+// ObjectPuts of the realistic mix.
+func mixedLog(b *testing.B) (eventlog.Log, eventlog.Position) {
 	r := rand.New(rand.NewPCG(1, 2))
 	h := newHistory(b)
 	recs := []eventlog.Record{h.cal("alice", "work", &domain.CalendarCreated{Owner: "alice", Name: "work"})}
@@ -184,8 +182,14 @@ func BenchmarkRebuildMixed(b *testing.B) {
 		uid := fmt.Sprintf("%08d-5b1e-4c4f-9a1e-0242ac120002", n)
 		recs = append(recs, h.cal("alice", "work", put(uid+".ics", uid, mixedObject(r, uid))))
 	}
-	log := memLog(b, recs)
-	head := recs[len(recs)-1].Position
+	return memLog(b, recs), recs[len(recs)-1].Position
+}
+
+// BenchmarkRebuildMixed measures what `kalends rebuild` does to the
+// projections, the time-range index included: mixedLog replayed into an
+// empty bulk store on disk, the final compaction included.
+func BenchmarkRebuildMixed(b *testing.B) {
+	log, head := mixedLog(b)
 	for b.Loop() {
 		s, err := Open(b.TempDir(), Options{Bulk: true})
 		if err != nil {
@@ -195,6 +199,44 @@ func BenchmarkRebuildMixed(b *testing.B) {
 			b.Fatal(err)
 		}
 		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(head)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkIndexObject is the projector's costliest step per ObjectPut:
+// parsing what places the object in time, expanding it and reducing the
+// instances to buckets and busy periods, over objects of the realistic mix.
+func BenchmarkIndexObject(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	objs := make([]string, 1000)
+	for i := range objs {
+		uid := fmt.Sprintf("%08d-5b1e-4c4f-9a1e-0242ac120002", i)
+		objs[i] = mixedObject(r, uid)
+	}
+	horizon := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	i := 0
+	for b.Loop() {
+		indexObject(objs[i%len(objs)], horizon)
+		i++
+	}
+}
+
+// BenchmarkRebuildIndexMixed measures `kalends rebuild --index`: the
+// time-range index of a store holding mixedLog recomputed from the log.
+func BenchmarkRebuildIndexMixed(b *testing.B) {
+	log, head := mixedLog(b)
+	s, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := Rebuild(context.Background(), log, s, head, nil); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := RebuildIndex(context.Background(), log, s, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

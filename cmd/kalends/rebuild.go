@@ -14,8 +14,9 @@ import (
 	"github.com/rs/zerolog"
 )
 
-const rebuildUsage = `  kalends rebuild [--verify]            rebuild the projections from the log (server stopped),
-                                        or check them against a scratch rebuild (any time)
+const rebuildUsage = `  kalends rebuild [--verify|--index]    rebuild the projections from the log (server stopped),
+                                        or check them against a scratch rebuild (any time),
+                                        or recompute only the time-range index (server stopped)
 `
 
 func init() {
@@ -26,12 +27,13 @@ func runRebuild(ctx context.Context, args []string, c cli) error {
 	fs := newFlagSet("rebuild", c)
 	cfg := commandConfig(fs, []string{"data", "log-level", "log-format"})
 	verify := fs.Bool("verify", false, "rebuild into a scratch store and compare it with the live projections, calendar by calendar")
+	indexOnly := fs.Bool("index", false, "recompute only the time-range and free-busy index, e.g. after the time zone database changed")
 	rest, err := cfg.parse(fs, args, c.lookupEnv)
 	if err != nil {
 		return err
 	}
-	if len(rest) != 0 {
-		fmt.Fprintf(c.stderr, "kalends rebuild takes no arguments\n")
+	if len(rest) != 0 || *verify && *indexOnly {
+		fmt.Fprintf(c.stderr, "kalends rebuild takes no arguments, and one of --verify and --index\n")
 		return errUsage
 	}
 	logger := cfg.logger(c.stderr)
@@ -68,6 +70,9 @@ func runRebuild(ctx context.Context, args []string, c cli) error {
 		return rep.print(c.stdout)
 	}
 
+	if *indexOnly {
+		return rebuildIndex(ctx, log, dir, c, logger)
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -83,6 +88,26 @@ func runRebuild(ctx context.Context, args []string, c cli) error {
 		return fmt.Errorf("rebuild: %w (the projections are incomplete: run rebuild again, or serve, which resumes)", err)
 	}
 	fmt.Fprintf(c.stdout, "rebuilt the projections from %d events\n", head)
+	return nil
+}
+
+// rebuildIndex recomputes the time-range index of the projections in dir
+// from the log up to their checkpoint. Projections behind the log are
+// fine: serve catches them up afterwards, indexing as it goes.
+func rebuildIndex(ctx context.Context, log eventlog.Log, dir string, c cli, logger zerolog.Logger) error {
+	store, err := projections.Open(dir, projections.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	cp := store.Checkpoint()
+	p := newProgress("rebuild --index", c.stderr, logger, 0)
+	err = projections.RebuildIndex(ctx, log, store, p.update)
+	took, rate := p.finish(cp)
+	if err := errors.Join(err, store.Close()); err != nil {
+		return fmt.Errorf("rebuild --index: %w (the index is as it was: nothing was written)", err)
+	}
+	logger.Info().Uint64("events", uint64(cp)).Dur("took", took).Float64("events_per_s", float64(int64(rate))).Msg("rebuild --index done")
+	fmt.Fprintf(c.stdout, "rebuilt the time-range index from %d events\n", cp)
 	return nil
 }
 
