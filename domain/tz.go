@@ -74,6 +74,11 @@ func (z *Zone) Instant(wall time.Time) time.Time {
 	// u; zones never change twice within two days.
 	before := z.offsetAt(u - 86400)
 	after := z.offsetAt(u + 86400)
+	if before == after {
+		// No transition within a day of u (nearly every reading): the one
+		// offset applies, and u minus it lies within that day.
+		return w.Add(-time.Duration(before) * time.Second)
+	}
 	tb := u - int64(before)
 	ta := u - int64(after)
 	okb := z.offsetAt(tb) == before
