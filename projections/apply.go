@@ -41,6 +41,9 @@ type applier struct {
 	// unit: only a unit's first record can change it.
 	horizon      IndexHorizon
 	horizonFound bool
+	// indexLater leaves the time-range index alone: a rebuild from empty
+	// writes it at its end (see Rebuild).
+	indexLater bool
 }
 
 // readBack marks the tables whose keys applying reads: principals,
@@ -134,7 +137,7 @@ func (a *applier) apply(r eventlog.Record, ev domain.Event, index *timeIndex) er
 		cal.Deleted = true
 		return a.clearCalendar(owner, name)
 	case *domain.ObjectPut:
-		if a.horizon.Through.After(objectHorizon(r.Meta.Time)) {
+		if !a.indexLater && a.horizon.Through.After(objectHorizon(r.Meta.Time)) {
 			// The decoder did not know the horizon in effect: see timerange.go.
 			ti := indexObject(e.Data, a.horizon.Through)
 			index = &ti

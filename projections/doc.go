@@ -3,7 +3,10 @@
 //
 // Everything here is derived state. It is written without fsync, resumes from
 // a checkpoint stored in the same batch as the data it covers, and can be
-// deleted at any time: opening an empty or outdated store replays the log.
+// deleted at any time: opening an empty, outdated or half-rebuilt store
+// replays the log. (A rebuild from empty writes the time-range index last,
+// for each object's last version only; it marks the store incomplete until
+// then, so it starts over rather than resume: see Rebuild.)
 // Replaying the same log must give byte-identical keys and values, so nothing
 // written here may depend on the wall clock, randomness or map order: times
 // come from event metadata.

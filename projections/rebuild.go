@@ -2,8 +2,11 @@ package projections
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/kalends/kalends/eventlog"
 )
@@ -31,26 +34,36 @@ var errRebuildDone = errors.New("rebuild reached its end")
 //
 // It is Run without the subscription: for replaying history into a fresh
 // or scratch store as fast as possible, not for following a live log.
+//
+// From an empty store, the time-range index is written at the end, by
+// the same reindexer as RebuildIndex's, so that each object is indexed
+// once, for its last version, on every core, and the sorted runs carry no
+// index keys. Until then the store is marked incomplete: a rebuild from
+// empty that stops is started over by the next Open, not resumed.
 func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.Position, progress func(done, total eventlog.Position)) error {
 	from := store.Checkpoint()
 	if from >= upTo {
 		return nil
 	}
+	var later *reindexer
 	if from == 0 {
-		store.beginBulk()
+		if err := store.beginBulk(); err != nil {
+			return err
+		}
 		defer store.endBulk() // again on the error paths, which already have their error
+		later = newReindexer()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches, readErr := readBatches(ctx, log, from, upTo)
-	// Decoding (and indexing) a batch is independent of the store, so the
-	// next batch decodes on every core while the applier, a single
-	// goroutine, applies and writes the one before.
+	// Decoding (and indexing, if the applier does) a batch is independent
+	// of the store, so the next batch decodes on every core while the
+	// applier, a single goroutine, applies and writes the one before.
 	var ahead *decoder
 	for batch := range batches {
-		next := decode(batch, true)
+		next := decode(batch, later == nil)
 		if ahead != nil {
-			if err := applyAhead(store, ahead, progress, upTo); err != nil {
+			if err := applyAhead(store, ahead, later, progress, upTo); err != nil {
 				next.stop()
 				cancel()
 				for range batches {
@@ -61,7 +74,7 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 		ahead = next
 	}
 	if ahead != nil {
-		if err := applyAhead(store, ahead, progress, upTo); err != nil {
+		if err := applyAhead(store, ahead, later, progress, upTo); err != nil {
 			return err
 		}
 	}
@@ -76,6 +89,11 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 	}
 	if cp := store.Checkpoint(); cp < upTo {
 		return fmt.Errorf("projections: rebuild: the log ends at %d, before %d", cp, upTo)
+	}
+	if later != nil {
+		if err := store.completeBulk(ctx, later); err != nil {
+			return err
+		}
 	}
 	if store.bulkStore {
 		return store.compactAll(ctx)
@@ -125,9 +143,14 @@ func readBatches(ctx context.Context, log eventlog.Log, from, upTo eventlog.Posi
 	return batches, readErr
 }
 
-func applyAhead(store *Store, dec *decoder, progress func(done, total eventlog.Position), upTo eventlog.Position) error {
+func applyAhead(store *Store, dec *decoder, later *reindexer, progress func(done, total eventlog.Position), upTo eventlog.Position) error {
 	if err := store.applyDecoded(dec); err != nil {
 		return err
+	}
+	if later != nil {
+		if err := later.foldAll(dec); err != nil {
+			return err
+		}
 	}
 	if progress != nil {
 		progress(store.Checkpoint(), upTo)
@@ -137,11 +160,30 @@ func applyAhead(store *Store, dec *decoder, progress func(done, total eventlog.P
 
 // beginBulk makes the following Applies share one complete overlay: the
 // store holds nothing yet, so everything applying can read is what the
-// rebuild itself writes.
-func (s *Store) beginBulk() {
+// rebuild itself writes. They also leave the time-range index to the
+// rebuild's reindexer, so the store is marked incomplete until
+// completeBulk: should the rebuild stop before, Open wipes it and serving
+// starts over rather than resume from a checkpoint with objects missing
+// from the index.
+func (s *Store) beginBulk() error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	s.bulk = newOverlay(true)
+	if err := s.setSchema(incompleteSchema); err != nil {
+		return err
+	}
+	s.bulk, s.indexLater = newOverlay(true), true
+	return nil
+}
+
+// completeBulk writes the index a rebuild left to later, once every
+// record is applied, and marks the store complete.
+func (s *Store) completeBulk(ctx context.Context, later *reindexer) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if err := later.ingest(ctx, s); err != nil {
+		return err
+	}
+	return s.setSchema(schemaVersion)
 }
 
 // endBulk waits for the last bulk run's ingestion, and drops the overlay.
@@ -149,8 +191,21 @@ func (s *Store) endBulk() error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	err := s.awaitIngest()
-	s.bulk = nil
+	s.bulk, s.indexLater = nil, false
 	return err
+}
+
+// setSchema records the projection schema of what the store holds,
+// durably: a bulk store has no write-ahead log, so its memtable is flushed.
+func (s *Store) setSchema(v uint64) error {
+	val := binary.AppendUvarint(nil, v)
+	if s.bulkStore {
+		if err := s.db.Set(schemaKey, val, pebble.NoSync); err != nil {
+			return err
+		}
+		return s.db.Flush()
+	}
+	return s.db.Set(schemaKey, val, pebble.Sync)
 }
 
 // compactAll flushes a bulk store and compacts it once, so that it is served

@@ -3,6 +3,7 @@ package projections
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -192,4 +193,60 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// failingLog fails reading past a position, as a disk or a network might.
+type failingLog struct {
+	eventlog.Log
+	after eventlog.Position
+}
+
+var errUnreadable = errors.New("unreadable")
+
+func (l failingLog) ReadAll(ctx context.Context, from eventlog.Position, fn func(eventlog.Record) error) error {
+	return l.Log.ReadAll(ctx, from, func(r eventlog.Record) error {
+		if r.Position > l.after {
+			return errUnreadable
+		}
+		return fn(r)
+	})
+}
+
+// A rebuild from empty writes the time-range index last, so one that stops
+// halfway leaves a store Open wipes rather than resumes: resuming would
+// serve the objects applied so far without their index.
+func TestInterruptedRebuildStartsOver(t *testing.T) {
+	recs := manyRecords(t)
+	log := memLog(t, recs)
+	head := recs[len(recs)-1].Position
+	want := newStore(t)
+	apply(t, want, recs...)
+	for _, bulk := range []bool{false, true} {
+		dir := t.TempDir()
+		s, err := Open(dir, Options{Bulk: bulk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = Rebuild(context.Background(), failingLog{log, eventlog.Position(rebuildBatchRecords + 10)}, s, head, nil)
+		if !errors.Is(err, errUnreadable) || s.Checkpoint() == 0 {
+			t.Fatalf("bulk %v: the rebuild should fail after its first batch: %v at %d", bulk, err, s.Checkpoint())
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s, err = Open(dir, Options{Bulk: bulk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeAtEnd(t, s)
+		if cp, kvs := s.Checkpoint(), dump(t, s); cp != 0 || len(kvs) != 1 {
+			t.Fatalf("bulk %v: reopened at %d with %d keys, want an empty store", bulk, cp, len(kvs))
+		}
+		if err := Rebuild(context.Background(), log, s, head, nil); err != nil {
+			t.Fatalf("bulk %v: %v", bulk, err)
+		}
+		if diffs := digest(t, s).Diff(digest(t, want)); len(diffs) != 0 {
+			t.Fatalf("bulk %v: rebuilt store differs: %v", bulk, groups(diffs))
+		}
+	}
 }

@@ -56,18 +56,12 @@ func RebuildIndex(ctx context.Context, log eventlog.Log, store *Store, progress 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches, readErr := readBatches(ctx, log, 0, upTo)
-	x := &reindexer{cals: map[string]*reindexCalendar{}}
+	x := newReindexer()
 	var ahead *decoder
 	fold := func(dec *decoder) error {
 		defer dec.stop()
-		for i, r := range dec.records {
-			ev, _, err := dec.event(i)
-			if err == nil {
-				err = x.fold(r, ev)
-			}
-			if err != nil {
-				return fmt.Errorf("projections: rebuild the index: %s revision %d at position %d: %w", r.Stream, r.Revision, r.Position, err)
-			}
+		if err := x.foldAll(dec); err != nil {
+			return err
 		}
 		if progress != nil {
 			progress(dec.records[len(dec.records)-1].Position, upTo)
@@ -98,6 +92,12 @@ func RebuildIndex(ctx context.Context, log eventlog.Log, store *Store, progress 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	return x.ingest(ctx, store)
+}
+
+// ingest completes the index and replaces store's with it. The caller
+// holds the store's apply lock.
+func (x *reindexer) ingest(ctx context.Context, store *Store) error {
 	x.finish()
 	return ingestTable(ctx, store.db, store.fs, store.fs.PathJoin(store.dir, "reindex.sst"), store.runOpts, indexTables(), x.write)
 }
@@ -142,6 +142,24 @@ type reindexObject struct {
 	horizon time.Time // what data is indexed up to
 	ti      timeIndex
 	waiting bool // in pending, and not replaced since
+}
+
+func newReindexer() *reindexer {
+	return &reindexer{cals: map[string]*reindexCalendar{}}
+}
+
+// foldAll folds dec's records, waiting for each to be decoded.
+func (x *reindexer) foldAll(dec *decoder) error {
+	for i, r := range dec.records {
+		ev, _, err := dec.event(i)
+		if err == nil {
+			err = x.fold(r, ev)
+		}
+		if err != nil {
+			return fmt.Errorf("projections: index %s revision %d at position %d: %w", r.Stream, r.Revision, r.Position, err)
+		}
+	}
+	return nil
 }
 
 // fold takes one record into x. The log is one the store's projections

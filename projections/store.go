@@ -25,6 +25,11 @@ import (
 // derived state.
 const schemaVersion = 4 // 4: the index horizon ('h', and 'e' values that carry it)
 
+// incompleteSchema marks a store that a rebuild from empty is still
+// filling: its time-range index is written last (see beginBulk), so Open
+// wipes such a store like one of another schema.
+const incompleteSchema = 0
+
 // ErrClosed is returned by WaitFor and Apply once the store is closed.
 var ErrClosed = errors.New("projections: closed")
 
@@ -37,8 +42,8 @@ type Options struct {
 	// Bulk opens the store for one Rebuild and Close, nothing else: no
 	// write-ahead log and no compactions while it fills (Rebuild compacts
 	// once at its end); a rebuild writes it as ingested sorted runs. A
-	// crash leaves it at the checkpoint of its last ingested run or
-	// flushed memtable, from which serving resumes.
+	// crash before the rebuild ends leaves it marked incomplete, and the
+	// next Open wipes it (see beginBulk).
 	Bulk bool
 }
 
@@ -78,8 +83,11 @@ type Store struct {
 	ingesting chan error
 
 	// bulk is the complete overlay a rebuild into an empty store keeps
-	// across its batches (see overlay); nil otherwise. Guarded by applyMu.
-	bulk *overlay
+	// across its batches (see overlay); nil otherwise. indexLater is set
+	// with it: such a rebuild writes the time-range index at its end.
+	// Both guarded by applyMu.
+	bulk       *overlay
+	indexLater bool
 }
 
 // bulkOverlayLimit bounds the bytes of a rebuild's overlay, which holds
@@ -161,7 +169,10 @@ func (s *Store) load() (eventlog.Position, error) {
 		})
 		return cp, err
 	}
-	if found {
+	switch {
+	case found && stored == incompleteSchema:
+		s.log.Info().Msg("a rebuild of the projections was interrupted: rebuilding from the log")
+	case found:
 		s.log.Info().Uint64("stored", stored).Uint64("current", schemaVersion).
 			Msg("projection schema changed: rebuilding from the log")
 	}
@@ -351,6 +362,7 @@ func (s *Store) applyUnit(dec *decoder, lo, hi int) error {
 	if err != nil {
 		return fmt.Errorf("projections: apply: %w", err)
 	}
+	a.indexLater = s.indexLater
 	for i := lo; i < hi; i++ {
 		r := dec.records[i]
 		if r.Position <= cp {

@@ -295,6 +295,9 @@ func resolves(tzid string, vtz []*ical.Component) bool {
 // straight into the batch; the 'i' record that lists them goes through the
 // overlay, since a later record of the batch may replace the object again.
 func (a *applier) writeTimeIndex(owner, cal, name string, ti *timeIndex) error {
+	if a.indexLater {
+		return nil
+	}
 	recKey := memberKey(tagTimeIndex, owner, cal, name)
 	var prev []byte
 	if _, err := a.get(recKey, func(v []byte) error { prev = slices.Clone(v); return nil }); err != nil {
@@ -396,8 +399,10 @@ func (a *applier) advanceHorizon(r eventlog.Record, e *domain.IndexHorizonAdvanc
 	a.horizon.Revision, a.horizonFound = r.Revision, true
 	// The index keeps horizons in whole seconds.
 	if through := time.Unix(e.Through.Unix(), 0).UTC(); through.After(a.horizon.Through) {
-		if err := a.reindexOpenEnded(through); err != nil {
-			return err
+		if !a.indexLater {
+			if err := a.reindexOpenEnded(through); err != nil {
+				return err
+			}
 		}
 		a.horizon.Through = through
 	}

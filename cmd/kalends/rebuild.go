@@ -85,7 +85,7 @@ func runRebuild(ctx context.Context, args []string, c cli) error {
 		err = rebuildInto(ctx, log, store, head, c.stderr, logger, "rebuild")
 	}
 	if err := errors.Join(err, store.Close()); err != nil {
-		return fmt.Errorf("rebuild: %w (the projections are incomplete: run rebuild again, or serve, which resumes)", err)
+		return fmt.Errorf("rebuild: %w (the projections are marked incomplete: run rebuild again, or serve, which starts over)", err)
 	}
 	fmt.Fprintf(c.stdout, "rebuilt the projections from %d events\n", head)
 	return nil
