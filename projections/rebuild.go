@@ -59,24 +59,11 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 	// Decoding (and indexing, if the applier does) a batch is independent
 	// of the store, so the next batch decodes on every core while the
 	// applier, a single goroutine, applies and writes the one before.
-	var ahead *decoder
-	for batch := range batches {
-		next := decode(batch, later == nil)
-		if ahead != nil {
-			if err := applyAhead(store, ahead, later, progress, upTo); err != nil {
-				next.stop()
-				cancel()
-				for range batches {
-				}
-				return err
-			}
-		}
-		ahead = next
-	}
-	if ahead != nil {
-		if err := applyAhead(store, ahead, later, progress, upTo); err != nil {
-			return err
-		}
+	err := pipeline(batches, cancel, later == nil, func(dec *decoder) error {
+		return applyAhead(store, dec, later, progress, upTo)
+	})
+	if err != nil {
+		return err
 	}
 	if err := store.endBulk(); err != nil {
 		return err
@@ -99,6 +86,30 @@ func Rebuild(ctx context.Context, log eventlog.Log, store *Store, upTo eventlog.
 		return store.compactAll(ctx)
 	}
 	return nil
+}
+
+// pipeline decodes each batch on every core (indexing its puts if index)
+// while consume takes the batch before, in order. At consume's first error
+// it cancels the reading, drains what was read and returns that error.
+func pipeline(batches <-chan []eventlog.Record, cancel func(), index bool, consume func(*decoder) error) error {
+	var ahead *decoder
+	for batch := range batches {
+		next := decode(batch, index)
+		if ahead != nil {
+			if err := consume(ahead); err != nil {
+				next.stop()
+				cancel()
+				for range batches {
+				}
+				return err
+			}
+		}
+		ahead = next
+	}
+	if ahead == nil {
+		return nil
+	}
+	return consume(ahead)
 }
 
 // readBatches reads the log's records after from up to and including upTo

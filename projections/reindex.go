@@ -57,8 +57,7 @@ func RebuildIndex(ctx context.Context, log eventlog.Log, store *Store, progress 
 	defer cancel()
 	batches, readErr := readBatches(ctx, log, 0, upTo)
 	x := newReindexer()
-	var ahead *decoder
-	fold := func(dec *decoder) error {
+	err := pipeline(batches, cancel, false, func(dec *decoder) error {
 		defer dec.stop()
 		if err := x.foldAll(dec); err != nil {
 			return err
@@ -67,24 +66,9 @@ func RebuildIndex(ctx context.Context, log eventlog.Log, store *Store, progress 
 			progress(dec.records[len(dec.records)-1].Position, upTo)
 		}
 		return nil
-	}
-	for batch := range batches {
-		next := decode(batch, false)
-		if ahead != nil {
-			if err := fold(ahead); err != nil {
-				next.stop()
-				cancel()
-				for range batches {
-				}
-				return err
-			}
-		}
-		ahead = next
-	}
-	if ahead != nil {
-		if err := fold(ahead); err != nil {
-			return err
-		}
+	})
+	if err != nil {
+		return err
 	}
 	if err := <-readErr; err != nil {
 		return fmt.Errorf("projections: rebuild the index: read the log: %w", err)
