@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/kalends/kalends/eventlog"
 	"github.com/kalends/kalends/projections"
@@ -37,6 +38,7 @@ func runRebuild(ctx context.Context, args []string, c cli) error {
 		return errUsage
 	}
 	logger := cfg.logger(c.stderr)
+	defer rebuildGC()()
 
 	if client, err := dialAdmin(ctx, filepath.Join(cfg.Data, adminSocket)); err == nil {
 		defer client.close()
@@ -89,6 +91,18 @@ func runRebuild(ctx context.Context, args []string, c cli) error {
 	}
 	fmt.Fprintf(c.stdout, "rebuilt the projections from %d events\n", head)
 	return nil
+}
+
+// rebuildGC tunes the collector for a rebuild, an offline batch job whose
+// live heap is mostly buffers it bounds itself (the overlay, the objects
+// waiting to be indexed): collecting at 4× the live heap rather than 2×
+// took about a sixth less CPU per event off rebuild --index on the 200k
+// test log (TestLargeLog, which calls this too). Only the command does
+// this; a server's catch-up shares its process with serving. It returns
+// the function that restores the setting.
+func rebuildGC() (restore func()) {
+	old := debug.SetGCPercent(300)
+	return func() { debug.SetGCPercent(old) }
 }
 
 // rebuildIndex recomputes the time-range index of the projections in dir

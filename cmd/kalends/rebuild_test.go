@@ -306,6 +306,7 @@ func TestLargeLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
+	defer rebuildGC()()
 	start, cpu0 := time.Now(), processCPU()
 	if err := projections.Rebuild(ctx, log, store, head, nil); err != nil {
 		t.Fatal(err)
