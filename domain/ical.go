@@ -245,20 +245,20 @@ func singleTime(c *ical.Component, name string) (*icalTime, error) {
 		return nil, err
 	}
 	t := &icalTime{value: p.Value, tzid: p.Params.Get(ical.PropTimezoneID)}
-	layout := ""
 	switch vt := p.Params.Get(ical.ParamValue); {
 	case len(p.Value) == 8 && (vt == "" || strings.EqualFold(vt, "DATE")):
-		layout, t.date = "20060102", true
+		t.date = true
 	case len(p.Value) == 15 && (vt == "" || strings.EqualFold(vt, "DATE-TIME")):
-		layout = "20060102T150405"
 	case len(p.Value) == 16 && (vt == "" || strings.EqualFold(vt, "DATE-TIME")) && p.Value[15] == 'Z':
-		layout, t.utc = "20060102T150405", true
+		t.utc = true
 	default:
 		return nil, refuse(ValidCalendarData, "%s:%s is not a DATE or DATE-TIME", name, p.Value)
 	}
-	wall, err := time.Parse(layout, p.Value[:len(layout)])
+	// The parser that evaluation uses, so that whatever passes here can be
+	// evaluated.
+	wall, _, err := parseWall(p.Value)
 	if err != nil {
-		return nil, refuse(ValidCalendarData, "%s:%s is not a DATE or DATE-TIME", name, p.Value)
+		return nil, refuse(ValidCalendarData, "%s: %v", name, err)
 	}
 	t.wall = wall
 	if t.utc || t.date {

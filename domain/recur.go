@@ -2,6 +2,7 @@ package domain
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -465,8 +466,19 @@ func (o *Object) visit(c timeCtx, tr TimeRange, lim ExpandLimits, fn func(Instan
 	return o.expand(c, tr, lim, fn)
 }
 
+// ErrUnevaluable is what expanding an object returns when the recurrence
+// engine fails on it, e.g. rrule-go indexing out of range for some rules
+// from the year 0000. The object stays stored; it just has no instances to
+// offer, and a panic there must not take a query, or the projector, down.
+var ErrUnevaluable = errors.New("domain: the recurrence cannot be evaluated")
+
 // expand is visit without the memo.
-func (o *Object) expand(c timeCtx, tr TimeRange, lim ExpandLimits, fn func(Instance) bool) error {
+func (o *Object) expand(c timeCtx, tr TimeRange, lim ExpandLimits, fn func(Instance) bool) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrUnevaluable, p)
+		}
+	}()
 	for _, group := range o.groups() {
 		stop, err := c.visitGroup(group, tr, lim, fn)
 		if err != nil || stop {

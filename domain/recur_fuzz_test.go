@@ -68,3 +68,19 @@ func BenchmarkExpand(b *testing.B) {
 		}
 	}
 }
+
+// TestExpansionNeverPanics: a panic inside expansion (rrule-go indexed out
+// of range on some rules from the year 0000, which validation now refuses)
+// comes out as ErrUnevaluable, so that one object can take down neither a
+// query nor the projector, which indexes every put.
+func TestExpansionNeverPanics(t *testing.T) {
+	o := object(t, vevent("DTSTART:20240101T090000Z", "RRULE:FREQ=DAILY;COUNT=3"))
+	err := o.visit(o.ctx(nil), TimeRange{}, ExpandLimits{}, func(Instance) bool { panic("index out of range") })
+	if !errors.Is(err, ErrUnevaluable) {
+		t.Fatalf("got %v, want ErrUnevaluable", err)
+	}
+	zero := object(t, vevent("DTSTART;VALUE=DATE:00000110", "RRULE:FREQ=MONTHLY;BYSETPOS=-1"))
+	if _, err := zero.Instances(TimeRange{}, nil, ExpandLimits{MaxInstances: 50}); err == nil {
+		t.Fatal("expanded a series from the year 0000")
+	}
+}

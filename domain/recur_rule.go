@@ -371,5 +371,10 @@ func parseWall(v string) (wall time.Time, utc bool, err error) {
 	default:
 		err = fmt.Errorf("bad date or date-time %q", v)
 	}
+	if err == nil && wall.Year() == 0 {
+		// RFC 5545 dates are Gregorian, which has no year 0 (1 BC is
+		// followed by AD 1), and rrule-go panics on some rules from it.
+		err = fmt.Errorf("date %q is in the year 0000", v)
+	}
 	return wall, utc, err
 }
