@@ -44,6 +44,11 @@ func FuzzExpand(f *testing.F) {
 		if err != nil && errors.As(err, &pe) && pe.Condition != MaxInstances {
 			t.Fatalf("unexpected refusal %v", err)
 		}
+		// The safety net caught an engine failure: the input that caused it
+		// is what validation should have refused.
+		if errors.Is(err, ErrUnevaluable) {
+			t.Fatalf("the recurrence engine failed: %v", err)
+		}
 		for i, in := range ins {
 			if i > 0 && in.Start.Before(ins[i-1].Start) {
 				t.Fatalf("unsorted at %d", i)
