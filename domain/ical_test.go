@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	_ "time/tzdata" // as in the binary: IANA TZIDs must not depend on the host's zoneinfo
 )
 
@@ -221,6 +222,16 @@ func FuzzValidateCalendarObject(f *testing.F) {
 		again, err := ValidateCalendarObject(bytes.Clone(data), DefaultComponents)
 		if err != nil || *again != *obj {
 			t.Fatalf("accepted as %+v, then %v, %v", *obj, again, err)
+		}
+		// What is stored is indexed and queried: it must parse, and its
+		// instances must be computable without the engine failing.
+		o, err := ParseObject(data)
+		if err != nil {
+			t.Fatalf("accepted but does not parse: %v", err)
+		}
+		window := TimeRange{Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+		if _, err := o.Instances(window, time.UTC, ExpandLimits{MaxInstances: 5000}); errors.Is(err, ErrUnevaluable) {
+			t.Fatalf("accepted but cannot be expanded: %v", err)
 		}
 	})
 }
